@@ -1,0 +1,80 @@
+/**
+ * The one error class of obcap, with stable codes (ws `WS_ERR_*`, citty `E_*` style).
+ *
+ * Every error a user can meet carries a `code` from {@link ERROR_CODES}, an exit code, and a message
+ * that says what happened, where, and what to do. `src/cli/main.ts` is the only place that turns one
+ * into `process.exit`. README.md lists every code in one sentence.
+ */
+
+/** Process exit codes. Cron/systemd should not restart hot on `config` or `usage`. */
+export const EXIT = {
+  ok: 0,
+  /** A bug or an error obcap did not anticipate. */
+  internal: 1,
+  /** Bad flag or argument value: fix the command line. */
+  usage: 2,
+  /** The environment is wrong (table missing or incompatible, credentials, unknown pair): fix, then restart. */
+  config: 3,
+  /** Something outside may come back (exchange or DynamoDB unreachable, subscription timeout): restart later. */
+  transient: 4,
+  /** The capture ran but frames were lost (queue overflow); the summary says how many. */
+  dataLoss: 5,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Stable error codes with their exit code. */
+export const ERROR_CODES = {
+  E_USAGE: EXIT.usage,
+  E_PAIR_UNKNOWN: EXIT.usage,
+  E_TABLE_NOT_FOUND: EXIT.config,
+  E_TABLE_INCOMPATIBLE: EXIT.config,
+  E_AWS_CREDENTIALS: EXIT.config,
+  E_AWS_ACCESS_DENIED: EXIT.config,
+  E_AWS_VALIDATION: EXIT.config,
+  E_DDB_UNREACHABLE: EXIT.transient,
+  E_EXCHANGE_UNREACHABLE: EXIT.transient,
+  E_EXCHANGE_CLOSED: EXIT.transient,
+  E_SUBSCRIBE_REJECTED: EXIT.config,
+  E_SUBSCRIBE_TIMEOUT: EXIT.transient,
+  E_FRAMES_LOST: EXIT.dataLoss,
+  E_WORKER_FAILED: EXIT.internal,
+  /** Frame decode failures: counted and logged by the pipeline, never fatal on their own. */
+  E_FRAME_UTF8: EXIT.internal,
+  E_FRAME_JSON: EXIT.internal,
+  E_FRAME_INVALID: EXIT.internal,
+  E_INTERNAL: EXIT.internal,
+} as const satisfies Record<string, ExitCode>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error a user is meant to read: `message` is complete on its own, `code` is stable. */
+export class ObcapError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ObcapError";
+    this.code = code;
+    this.exitCode = ERROR_CODES[code];
+  }
+}
+
+/** Builds an {@link ObcapError}; the single factory keeps codes and exit codes in one table. */
+export function obcapError(code: ErrorCode, message: string, cause?: unknown): ObcapError {
+  return new ObcapError(code, message, cause === undefined ? undefined : { cause });
+}
+
+export function isObcapError(err: unknown): err is ObcapError {
+  return err instanceof ObcapError;
+}
+
+/**
+ * One line for an unknown error: `name: message`. Never the error object itself: from a minified
+ * binary that dumps tens of KB of source (BUN-NOTES, AWS SDK errors).
+ */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,29 @@
+/**
+ * Where the integration tests find DynamoDB Local: `make test` (run-with-services.ts) sets
+ * OBCAP_TEST_DYNAMODB_ENDPOINT. A test file run alone with plain `bun test` starts its own instance.
+ */
+import { startDynamoDbLocal, type DynamoDbLocal } from "./dynamodb-local.ts";
+
+let own: Promise<DynamoDbLocal> | undefined;
+
+export async function dynamoEndpoint(): Promise<string> {
+  const fromEnv = process.env.OBCAP_TEST_DYNAMODB_ENDPOINT;
+  if (fromEnv) return fromEnv;
+  own ??= startDynamoDbLocal().then((ddb) => {
+    process.on("exit", () => ddb.process.kill("SIGKILL"));
+    return ddb;
+  });
+  return (await own).endpoint;
+}
+
+/** Credentials for DynamoDB Local (any value works with -sharedDb). */
+export const TEST_AWS_ENV = {
+  AWS_ACCESS_KEY_ID: "obcaptest",
+  AWS_SECRET_ACCESS_KEY: "obcaptest",
+  AWS_REGION: "us-east-1",
+} as const;
+
+/** A table name no other test uses. */
+export function uniqueTableName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
