@@ -1,0 +1,79 @@
+/**
+ * Bitstamp WebSocket v2 channel names and the client frames that name them.
+ *
+ * Channel = `<prefix>_<pair>`, pair = lower-case `url_symbol` / `market_symbol`, perpetuals with a
+ * `-perp` suffix (bitstamp-protocol.md §2, §5). Upper case gets `bts:error` "Invalid channel provided."
+ */
+
+/** The two streams obcap stores. */
+export type Stream = "orders" | "trades";
+
+/** Every channel prefix obcap recognises; only the `live_*` ones are stored, the others are counted. */
+export type ChannelPrefix = "live_orders" | "live_trades" | "order_book" | "detail_order_book" | "diff_order_book" | "funding_rate";
+
+/** Prefix of each stored stream's channel. */
+export const STREAM_CHANNEL_PREFIX = {
+  orders: "live_orders",
+  trades: "live_trades",
+} as const satisfies Record<Stream, ChannelPrefix>;
+
+export const STREAMS: readonly Stream[] = ["orders", "trades"];
+
+/** Longest first so that `detail_order_book_` is not read as `order_book_` (it never is, but keep it obvious). */
+const PREFIXES: readonly ChannelPrefix[] = [
+  "detail_order_book",
+  "diff_order_book",
+  "funding_rate",
+  "live_orders",
+  "live_trades",
+  "order_book",
+];
+
+/** A pair as Bitstamp spells it in channel names: lower-case letters and digits, optional `-perp`. */
+export const PAIR_PATTERN = /^[a-z0-9]+(?:-perp)?$/;
+
+/** Bitstamp drops frames from the client above this size (close 1009 "read limited at 513 bytes"). */
+export const MAX_CLIENT_FRAME_BYTES = 512;
+
+/** Documented limit; "a 1025th subscription causes the connection to be silently closed". */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 1024;
+
+/** A channel name split into its parts; `stream` is set only for the stored `live_*` channels. */
+export interface ParsedChannel {
+  prefix: ChannelPrefix;
+  pair: string;
+  stream: Stream | undefined;
+}
+
+/** `live_orders_btcusd` for ("orders", "btcusd"). */
+export function channelName(stream: Stream, pair: string): string {
+  return `${STREAM_CHANNEL_PREFIX[stream]}_${pair}`;
+}
+
+/** Splits a channel name, or `undefined` for an unknown prefix or a pair not matching {@link PAIR_PATTERN}. */
+export function parseChannel(channel: string): ParsedChannel | undefined {
+  for (const prefix of PREFIXES) {
+    if (channel.length > prefix.length + 1 && channel.startsWith(prefix) && channel.charCodeAt(prefix.length) === 95) {
+      const pair = channel.slice(prefix.length + 1);
+      if (!PAIR_PATTERN.test(pair)) return undefined;
+      const stream = prefix === "live_orders" ? "orders" : prefix === "live_trades" ? "trades" : undefined;
+      return { prefix, pair, stream };
+    }
+  }
+  return undefined;
+}
+
+/** `{"event":"bts:subscribe","data":{"channel":"<name>"}}`, byte for byte as real clients send it. */
+export function subscribeFrame(channel: string): string {
+  return JSON.stringify({ event: "bts:subscribe", data: { channel } });
+}
+
+/** `{"event":"bts:unsubscribe","data":{"channel":"<name>"}}`. */
+export function unsubscribeFrame(channel: string): string {
+  return JSON.stringify({ event: "bts:unsubscribe", data: { channel } });
+}
+
+/** The application heartbeat; the server answers `bts:heartbeat` with `{"status":"success"}`. */
+export function heartbeatFrame(): string {
+  return '{"event":"bts:heartbeat"}';
+}

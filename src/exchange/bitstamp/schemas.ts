@@ -1,0 +1,251 @@
+/**
+ * Bitstamp wire formats as valibot schemas, built from the real recorded frames in tests/fixtures
+ * (see bitstamp-protocol.md §1.2, §2, §3, §5). Field names are Bitstamp's own.
+ *
+ * - Objects are `looseObject`: a field Bitstamp adds tomorrow passes through and is stored.
+ * - JSON numbers are validated as {@link ExactNumber} (a plain number, or a {@link JsonNumber} holding
+ *   the exact text when a double cannot), because frames are parsed with `parseJsonExact`.
+ * - Decimal strings (`price_str`, book levels) and integer strings (`microtimestamp`, `id_str`) are
+ *   checked by regex and never converted.
+ *
+ * Field history (which fields each era has) is in bitstamp-protocol.md §2.1; optional here means
+ * "absent in an older era", not "sometimes missing".
+ */
+import * as v from "valibot";
+import { JsonNumber, type ExactNumber } from "./exact-json.ts";
+
+/** A decimal in plain (`"0.10000000"`, `"27000.50"`, `"32"`) or exponent (`"1E-8"`, seen in a real re-serialized frame) form. */
+export const DECIMAL_STRING_RE = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** A non-negative integer written as a string (`microtimestamp`, `datetime`, `id_str`, REST order ids). */
+export const INTEGER_STRING_RE = /^\d+$/;
+
+const INTEGER_TEXT_RE = /^\d+$/;
+
+/** A decimal string such as `price_str`. */
+export const DecimalStringSchema = v.pipe(
+  v.string(),
+  v.regex(DECIMAL_STRING_RE, (issue) => `Invalid decimal string: Expected digits like "27000.50" but received ${issue.received}`),
+);
+
+/** An integer string such as `microtimestamp`. */
+export const IntegerStringSchema = v.pipe(
+  v.string(),
+  v.regex(INTEGER_STRING_RE, (issue) => `Invalid integer string: Expected only digits but received ${issue.received}`),
+);
+
+/** Any JSON number (plain or exact text). */
+export const JsonNumberSchema = v.custom<ExactNumber>(
+  (x) => typeof x === "number" || x instanceof JsonNumber,
+  (issue) => `Invalid type: Expected JSON number but received ${issue.received}`,
+);
+
+/** A non-negative JSON integer (ids), possibly above 2^53 and then kept as {@link JsonNumber}. */
+export const JsonIntegerSchema = v.custom<ExactNumber>(
+  (x) => (typeof x === "number" ? Number.isInteger(x) && x >= 0 : x instanceof JsonNumber && INTEGER_TEXT_RE.test(x.text)),
+  (issue) => `Invalid type: Expected non-negative JSON integer but received ${issue.received}`,
+);
+
+/** A small JSON integer code (`order_type`, `type`, `order_subtype`). */
+const CodeSchema = v.pipe(v.number(), v.integer());
+
+// ---------------------------------------------------------------------------------------------
+// live_orders_<pair>: order_created / order_changed / order_deleted
+
+/** The three order events of `live_orders_<pair>` (bitstamp-protocol.md §2.1). */
+export const ORDER_EVENTS = ["order_created", "order_changed", "order_deleted"] as const;
+export type OrderEventName = (typeof ORDER_EVENTS)[number];
+
+/**
+ * `data` of a `live_orders` frame. 2026 format: all fields. 2022/2023 frames lack `amount_traded`,
+ * `amount_at_create` (added 2023-08), `order_subtype` and `is_liquidation` (2026).
+ */
+export const OrderDataSchema = v.looseObject({
+  id: JsonIntegerSchema,
+  id_str: v.optional(IntegerStringSchema),
+  order_type: CodeSchema,
+  order_subtype: v.optional(CodeSchema),
+  datetime: IntegerStringSchema,
+  microtimestamp: IntegerStringSchema,
+  amount: JsonNumberSchema,
+  amount_str: DecimalStringSchema,
+  amount_traded: v.optional(DecimalStringSchema),
+  amount_at_create: v.optional(DecimalStringSchema),
+  price: JsonNumberSchema,
+  price_str: DecimalStringSchema,
+  is_liquidation: v.optional(v.boolean()),
+});
+export type OrderData = v.InferOutput<typeof OrderDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// live_trades_<pair>: trade
+
+/**
+ * `data` of a `live_trades` frame. `id_str` appeared with perpetuals (ids above 2^53); on
+ * `btcusd-perp` `timestamp` was in milliseconds (so it is only checked to be an integer string).
+ */
+export const TradeDataSchema = v.looseObject({
+  id: JsonIntegerSchema,
+  id_str: v.optional(IntegerStringSchema),
+  timestamp: IntegerStringSchema,
+  amount: JsonNumberSchema,
+  amount_str: DecimalStringSchema,
+  price: JsonNumberSchema,
+  price_str: DecimalStringSchema,
+  type: CodeSchema,
+  microtimestamp: IntegerStringSchema,
+  buy_order_id: JsonIntegerSchema,
+  sell_order_id: JsonIntegerSchema,
+});
+export type TradeData = v.InferOutput<typeof TradeDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes
+
+/** Top-level fields added to `live_orders` frames in 2026 (gap detection chain). */
+const EVENT_CHAIN_ENTRIES = {
+  event_id: v.optional(v.string()),
+  pre_event_id: v.optional(v.string()),
+  order_source: v.optional(v.string()),
+};
+
+/** Any server frame: `{event, channel, data}` (+ `event_id`, `pre_event_id`, `order_source`). */
+export const EnvelopeSchema = v.looseObject({
+  event: v.string(),
+  channel: v.string(),
+  data: v.unknown(),
+  ...EVENT_CHAIN_ENTRIES,
+});
+export type Envelope = v.InferOutput<typeof EnvelopeSchema>;
+
+/** A whole `live_orders_<pair>` frame. */
+export const OrderFrameSchema = v.looseObject({
+  data: OrderDataSchema,
+  channel: v.string(),
+  event: v.picklist(ORDER_EVENTS),
+  ...EVENT_CHAIN_ENTRIES,
+});
+export type OrderFrame = v.InferOutput<typeof OrderFrameSchema>;
+
+/** A whole `live_trades_<pair>` frame. */
+export const TradeFrameSchema = v.looseObject({
+  data: TradeDataSchema,
+  channel: v.string(),
+  event: v.literal("trade"),
+  ...EVENT_CHAIN_ENTRIES,
+});
+export type TradeFrame = v.InferOutput<typeof TradeFrameSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Control frames (bitstamp-protocol.md §1.2)
+
+const EmptyDataSchema = v.looseObject({});
+
+/** `{"event":"bts:subscription_succeeded","channel":"live_orders_btcusd","data":{}}` (real). */
+export const SubscriptionSucceededSchema = v.looseObject({
+  event: v.literal("bts:subscription_succeeded"),
+  channel: v.string(),
+  data: EmptyDataSchema,
+});
+
+/** `bts:unsubscription_succeeded`: same shape by symmetry (no recorded frame). */
+export const UnsubscriptionSucceededSchema = v.looseObject({
+  event: v.literal("bts:unsubscription_succeeded"),
+  channel: v.string(),
+  data: EmptyDataSchema,
+});
+
+/** `{"event":"bts:error","channel":"","data":{"code":null,"message":"Incorrect JSON format."}}`; code 4009 = auth. */
+export const BtsErrorSchema = v.looseObject({
+  event: v.literal("bts:error"),
+  channel: v.string(),
+  data: v.looseObject({ code: v.nullable(v.number()), message: v.string() }),
+});
+
+/** The server's answer to `{"event":"bts:heartbeat"}`: `data: {"status":"success"}`. */
+export const HeartbeatReplySchema = v.looseObject({
+  event: v.literal("bts:heartbeat"),
+  channel: v.string(),
+  data: v.looseObject({ status: v.string() }),
+});
+
+/** Maintenance notice: `data` is `null` per the docs, `{}` in one test fixture; accept both (and absent). */
+export const RequestReconnectSchema = v.looseObject({
+  event: v.literal("bts:request_reconnect"),
+  channel: v.string(),
+  data: v.nullish(EmptyDataSchema),
+});
+
+/** The `bts:*` events obcap understands; others are reported as unknown. */
+export const CONTROL_EVENTS = [
+  "bts:subscription_succeeded",
+  "bts:unsubscription_succeeded",
+  "bts:error",
+  "bts:heartbeat",
+  "bts:request_reconnect",
+] as const;
+export type ControlEventName = (typeof CONTROL_EVENTS)[number];
+
+/** Any known control frame, discriminated by `event`. */
+export const ControlMessageSchema = v.variant("event", [
+  SubscriptionSucceededSchema,
+  UnsubscriptionSucceededSchema,
+  BtsErrorSchema,
+  HeartbeatReplySchema,
+  RequestReconnectSchema,
+]);
+export type ControlMessage = v.InferOutput<typeof ControlMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Book channels and REST bodies (validated in tests and by the snapshot fetcher; not stored as events)
+
+/** `[price, amount]`, both decimal strings. */
+export const BookLevelSchema = v.strictTuple([DecimalStringSchema, DecimalStringSchema]);
+/** `[price, amount, order_id]`, all strings (`detail_order_book`, REST `group=2`). */
+export const OrderLevelSchema = v.strictTuple([DecimalStringSchema, DecimalStringSchema, IntegerStringSchema]);
+
+/** `data` of `order_book_<pair>` and `diff_order_book_<pair>` frames; also the REST `group=1` body. */
+export const BookDataSchema = v.looseObject({
+  timestamp: IntegerStringSchema,
+  microtimestamp: IntegerStringSchema,
+  bids: v.array(BookLevelSchema),
+  asks: v.array(BookLevelSchema),
+});
+export type BookData = v.InferOutput<typeof BookDataSchema>;
+
+/** `data` of `detail_order_book_<pair>` frames; also the REST `group=2` body. */
+export const OrderBookDataSchema = v.looseObject({
+  timestamp: IntegerStringSchema,
+  microtimestamp: IntegerStringSchema,
+  bids: v.array(OrderLevelSchema),
+  asks: v.array(OrderLevelSchema),
+});
+export type OrderBookData = v.InferOutput<typeof OrderBookDataSchema>;
+
+/** `order_book_<pair>` / `diff_order_book_<pair>` frame (`event` "data"). */
+export const BookFrameSchema = v.looseObject({ data: BookDataSchema, channel: v.string(), event: v.literal("data") });
+/** `detail_order_book_<pair>` frame. */
+export const DetailBookFrameSchema = v.looseObject({ data: OrderBookDataSchema, channel: v.string(), event: v.literal("data") });
+
+/** REST `GET /api/v2/order_book/{pair}/` (group=1, aggregated levels). */
+export const RestOrderBookGroup1Schema = BookDataSchema;
+export type RestOrderBookGroup1 = BookData;
+
+/** REST `GET /api/v2/order_book/{pair}/?group=2` (one entry per order, with its id as a string). */
+export const RestOrderBookGroup2Schema = OrderBookDataSchema;
+export type RestOrderBookGroup2 = OrderBookData;
+
+/** One row of REST `GET /api/v2/trading-pairs-info/` (2021 rows lack `instant_and_market_orders`). */
+export const TradingPairInfoSchema = v.looseObject({
+  name: v.string(),
+  url_symbol: v.string(),
+  base_decimals: v.pipe(v.number(), v.integer()),
+  counter_decimals: v.pipe(v.number(), v.integer()),
+  trading: v.string(),
+  minimum_order: v.string(),
+  description: v.string(),
+  instant_and_market_orders: v.optional(v.string()),
+});
+export type TradingPairInfo = v.InferOutput<typeof TradingPairInfoSchema>;
+
+export const TradingPairsInfoSchema = v.array(TradingPairInfoSchema);

@@ -1,0 +1,188 @@
+/**
+ * Raw WebSocket frame -> typed result: a market event to store, a control message, a frame we do not
+ * store, or an invalid frame with a precise reason. Pure and synchronous (web standards only).
+ *
+ * No renaming happens here: events keep Bitstamp's field names (`microtimestamp`, `amount_str`,
+ * `event_id`, ...). The only additions are obcap's own: `stream`, `pair`, `rxMicros`, `extra`,
+ * `eventId`/`preEventId` (validated copies of the wire fields) and `topLevelKeys` (wire key order).
+ *
+ * Numbers are parsed with `parseJsonExact`, so any JSON number a double cannot hold exactly
+ * (ids above 2^53, `1e-08`, `3.0`) arrives as a `JsonNumber` with its source text.
+ */
+import * as v from "valibot";
+import type { ErrorCode } from "../errors.ts";
+import { parseChannel, type Stream } from "../exchange/bitstamp/channels.ts";
+import { parseJsonExact } from "../exchange/bitstamp/exact-json.ts";
+import {
+  CONTROL_EVENTS,
+  ORDER_EVENTS,
+  ControlMessageSchema,
+  EnvelopeSchema,
+  OrderFrameSchema,
+  TradeFrameSchema,
+  type ControlMessage,
+  type OrderData,
+  type OrderEventName,
+  type TradeData,
+} from "../exchange/bitstamp/schemas.ts";
+
+/** Codes of frames that cannot be decoded; counted by the pipeline, never fatal. */
+export type FrameErrorCode = Extract<ErrorCode, "E_FRAME_UTF8" | "E_FRAME_JSON" | "E_FRAME_INVALID">;
+
+interface MarketEventBase {
+  pair: string;
+  /** The channel as received, e.g. `live_orders_btcusd`. */
+  channel: string;
+  /** Top-level fields other than `data`, `channel`, `event`, in wire order (event_id, pre_event_id, order_source, new ones). */
+  extra: Record<string, unknown>;
+  /** `event_id` when the frame has one (2026+ `live_orders`). */
+  eventId: string | undefined;
+  /** `pre_event_id`: the previous event's `event_id` on the same channel. */
+  preEventId: string | undefined;
+  /** Receive time, microseconds since the epoch (obcap's clock). */
+  rxMicros: number;
+  /** Top-level keys in wire order, so the stored item can rebuild the frame byte for byte. */
+  topLevelKeys?: readonly string[];
+}
+
+/** One `live_orders_<pair>` event. `data` is the wire object itself (key order kept). */
+export interface OrderEvent extends MarketEventBase {
+  stream: "orders";
+  event: OrderEventName;
+  data: OrderData;
+}
+
+/** One `live_trades_<pair>` trade. */
+export interface TradeEvent extends MarketEventBase {
+  stream: "trades";
+  event: "trade";
+  data: TradeData;
+}
+
+/** A stored event; `stream` discriminates the `data` type. */
+export type MarketEvent = OrderEvent | TradeEvent;
+
+export type DecodeResult =
+  | { kind: "event"; event: MarketEvent }
+  /** A `bts:*` frame obcap understands (acks, errors, heartbeat reply, reconnect request). */
+  | { kind: "control"; event: string; channel: string; message: ControlMessage }
+  /** A valid envelope for a channel or `bts:*` event obcap does not store (book channels, new events). */
+  | { kind: "unknown"; event: string; channel: string }
+  | { kind: "invalid"; code: FrameErrorCode; message: string };
+
+/** How much of a bad frame an error message quotes. */
+export const FRAME_PREVIEW_CHARS = 200;
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const LENIENT_UTF8 = new TextDecoder("utf-8");
+const CONTROL_EVENT_SET: ReadonlySet<string> = new Set(CONTROL_EVENTS);
+const ORDER_EVENT_SET: ReadonlySet<string> = new Set(ORDER_EVENTS);
+
+/**
+ * Decodes one frame exactly as received. `Uint8Array` input must be UTF-8 (checked strictly).
+ * Never throws: every problem is an `invalid` result whose message names the channel and event,
+ * lists valibot's issues as "× message → at path" and quotes the first 200 characters.
+ */
+export function decodeFrame(frame: Uint8Array | string, rxMicros: number): DecodeResult {
+  let text: string;
+  if (typeof frame === "string") {
+    text = frame;
+  } else {
+    try {
+      text = STRICT_UTF8.decode(frame);
+    } catch {
+      const preview = LENIENT_UTF8.decode(frame.subarray(0, FRAME_PREVIEW_CHARS));
+      return invalid("E_FRAME_UTF8", `Frame is not valid UTF-8 (${frame.byteLength} bytes); frame: ${quote(preview)}`);
+    }
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = parseJsonExact(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return invalid("E_FRAME_JSON", `Frame is not valid JSON (${reason}); frame: ${quote(text)}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return invalid("E_FRAME_INVALID", `Frame is not a JSON object with event/channel/data; frame: ${quote(text)}`);
+  }
+  const frameObject = parsed as Record<string, unknown>;
+  const event = frameObject.event;
+  const channel = frameObject.channel;
+  if (typeof event !== "string" || typeof channel !== "string") {
+    return schemaFailure(EnvelopeSchema, frameObject, "Invalid frame envelope", text);
+  }
+
+  if (event.startsWith("bts:")) {
+    if (!CONTROL_EVENT_SET.has(event)) return { kind: "unknown", event, channel };
+    const result = v.safeParse(ControlMessageSchema, frameObject);
+    if (!result.success) return issuesFailure(result.issues, `Invalid ${short(event)} frame on channel ${JSON.stringify(short(channel))}`, text);
+    return { kind: "control", event, channel, message: result.output };
+  }
+
+  const parsedChannel = parseChannel(channel);
+  const stream = parsedChannel?.stream;
+  if (parsedChannel === undefined || stream === undefined) return { kind: "unknown", event, channel };
+  // A new event name on a stored channel (Bitstamp adds fields and events over the years) is counted
+  // and logged once per kind, like a new channel; a known event with a broken shape is invalid.
+  if (stream === "orders" ? !ORDER_EVENT_SET.has(event) : event !== "trade") return { kind: "unknown", event, channel };
+  const schema = stream === "orders" ? OrderFrameSchema : TradeFrameSchema;
+  const result = v.safeParse(schema, frameObject);
+  if (!result.success) return issuesFailure(result.issues, `Invalid ${short(event)} frame on ${short(channel)}`, text);
+  return { kind: "event", event: buildEvent(stream, parsedChannel.pair, channel, frameObject, rxMicros) };
+}
+
+/** Builds the event from the validated wire object itself: valibot's output would reorder keys. */
+function buildEvent(stream: Stream, pair: string, channel: string, frame: Record<string, unknown>, rxMicros: number): MarketEvent {
+  // Null prototype: a wire key "__proto__" must stay a plain field.
+  const extra = Object.create(null) as Record<string, unknown>;
+  const topLevelKeys = Object.keys(frame);
+  for (const key of topLevelKeys) {
+    if (key !== "data" && key !== "channel" && key !== "event") extra[key] = frame[key];
+  }
+  const base = {
+    pair,
+    channel,
+    extra,
+    eventId: frame.event_id as string | undefined,
+    preEventId: frame.pre_event_id as string | undefined,
+    rxMicros,
+    topLevelKeys,
+  };
+  return stream === "orders"
+    ? { ...base, stream, event: frame.event as OrderEventName, data: frame.data as OrderData }
+    : { ...base, stream, event: "trade", data: frame.data as TradeData };
+}
+
+function schemaFailure(
+  schema: v.GenericSchema,
+  value: unknown,
+  what: string,
+  text: string,
+): Extract<DecodeResult, { kind: "invalid" }> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return invalid("E_FRAME_INVALID", `${what}; frame: ${quote(text)}`);
+  return issuesFailure(result.issues, what, text);
+}
+
+function issuesFailure(
+  issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]],
+  what: string,
+  text: string,
+): Extract<DecodeResult, { kind: "invalid" }> {
+  return invalid("E_FRAME_INVALID", `${what}:\n${v.summarize(issues)}\nframe: ${quote(text)}`);
+}
+
+function invalid(code: FrameErrorCode, message: string): Extract<DecodeResult, { kind: "invalid" }> {
+  return { kind: "invalid", code, message };
+}
+
+/** A wire name for a message, bounded: a hostile frame must not make a huge log line. */
+function short(name: string): string {
+  return name.length > 80 ? `${name.slice(0, 80)}…` : name;
+}
+
+/** The first {@link FRAME_PREVIEW_CHARS} characters, marked when cut. */
+function quote(text: string): string {
+  return text.length > FRAME_PREVIEW_CHARS ? `${text.slice(0, FRAME_PREVIEW_CHARS)}…` : text;
+}
