@@ -1,0 +1,62 @@
+/**
+ * Journal lines: `{"rx":<receive µs>,"m":<frame exactly as received>}` one per line. The frame is
+ * embedded as received (it is JSON already), so the line keeps the exchange's bytes and `replay`
+ * can read it back.
+ *
+ * This writer is the output of a capture without `--table` (stdout or `--out FILE`). The durable,
+ * rotating journal directory with checkpoints is the never-lose issue's work.
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+
+/** Formats one journal line (with its newline). */
+export function journalLine(rxMicros: number, frame: string): string {
+  return `{"rx":${rxMicros},"m":${frame}}\n`;
+}
+
+/** Buffers journal lines and writes them in large chunks to a file descriptor. */
+export class JournalLineWriter {
+  private readonly fd: number;
+  private readonly ownsFd: boolean;
+  private chunks: string[] = [];
+  private bufferedChars = 0;
+  /** Lines handed to the OS. */
+  written = 0;
+  private pendingLines = 0;
+
+  /** `path` null means stdout. A file is appended to, never truncated. */
+  constructor(path: string | null, private readonly chunkChars = 64 * 1024) {
+    this.fd = path === null ? 1 : openSync(path, "a");
+    this.ownsFd = path !== null;
+  }
+
+  append(rxMicros: number, frame: string): void {
+    const line = journalLine(rxMicros, frame);
+    this.chunks.push(line);
+    this.bufferedChars += line.length;
+    this.pendingLines++;
+    if (this.bufferedChars >= this.chunkChars) this.flush();
+  }
+
+  /** Writes what is buffered. */
+  flush(): void {
+    if (this.chunks.length === 0) return;
+    const data = this.chunks.join("");
+    this.chunks = [];
+    this.bufferedChars = 0;
+    let buffer = new TextEncoder().encode(data);
+    while (buffer.length > 0) {
+      const n = writeSync(this.fd, buffer);
+      buffer = buffer.subarray(n);
+    }
+    this.written += this.pendingLines;
+    this.pendingLines = 0;
+  }
+
+  close(): void {
+    this.flush();
+    if (this.ownsFd) {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+    }
+  }
+}

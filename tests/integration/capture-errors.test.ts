@@ -1,0 +1,177 @@
+/**
+ * Bad input, bad environment: each gives one clear message and its exit code (README "Exit codes"),
+ * and bad frames do not stop the capture. Runs the compiled binary against the local exchange and
+ * DynamoDB Local.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
+import { freePort } from "../support/dynamodb-local.ts";
+import { startFakeExchange } from "../support/fake-exchange.ts";
+import { generateFrames } from "../support/frame-generator.ts";
+import { canonicalJson } from "../support/exact-compare.ts";
+import { runObcap, scanEvents, startObcap, testClient } from "../support/capture-harness.ts";
+import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";
+import { EXIT } from "../../src/errors.ts";
+
+let endpoint: string;
+let client: DynamoDBClient;
+let table: string;
+
+beforeAll(async () => {
+  endpoint = await dynamoEndpoint();
+  client = testClient(endpoint);
+  table = uniqueTableName("errors");
+  expect((await runObcap("binary", ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
+});
+afterAll(() => client.destroy());
+
+describe("command line", () => {
+  test("--version prints the version", async () => {
+    const { code, stdout } = await runObcap("binary", ["--version"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^obcap \d+\.\d+\.\d+\n$/);
+  });
+
+  test("--help lists the commands, capture --help lists its flags", async () => {
+    const top = await runObcap("binary", ["--help"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout + top.stderr).toContain("capture");
+    expect(top.stdout + top.stderr).toContain("table");
+    const capture = await runObcap("binary", ["capture", "--help"]);
+    expect(capture.code).toBe(0);
+    for (const flag of ["--pair", "--table", "--ws-url", "--queue-mb", "--endpoint"]) expect(capture.stdout + capture.stderr).toContain(flag);
+  });
+
+  test.each([
+    [["--pair", "BTC/USD"], "--pair 'BTC/USD' is not a Bitstamp pair name"],
+    [["--pair", "btcusd", "--queue-mb", "lots"], "--queue-mb 'lots' is not a whole number"],
+    [["--pair", "btcusd", "--queue-mb", "0"], "--queue-mb 0 is out of range"],
+    [["--pair", "btcusd", "--tabel", "Orders"], "unknown option '--tabel'"],
+    [["--pair", "btcusd", "--channels", "books"], "--channels 'books' is not a channel obcap captures"],
+    [["--pair", "btcusd", "--ws-url", "http://x"], "--ws-url 'http://x' must use ws: or wss:"],
+    [["--table", "Orders"], "--pair is required"],
+  ])("rejects %p with exit 2 and says why", async (args, message) => {
+    const { code, stderr } = await runObcap("binary", args);
+    expect(stderr).toContain(message);
+    expect(code).toBe(EXIT.usage);
+  });
+});
+
+describe("environment", () => {
+  test("an unknown pair is refused before subscribing, with a suggestion", async () => {
+    await using fake = await startFakeExchange();
+    const { code, stderr } = await runObcap("binary", ["--pair", "btcusdd", "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl]);
+    expect(stderr).toContain("unknown pair 'btcusdd' (did you mean 'btcusd'?)");
+    expect(code).toBe(EXIT.usage);
+    expect(fake.connections()).toBe(0);
+  });
+
+  test("a missing table names the table and the command that creates it (exit 3)", async () => {
+    await using fake = await startFakeExchange();
+    const { code, stderr } = await runObcap("binary", ["--pair", "btcusd", "--table", "NoSuchTable", "--endpoint", endpoint, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl]);
+    expect(stderr).toContain("NoSuchTable");
+    expect(stderr).toContain("obcap table create --table NoSuchTable");
+    expect(stderr).toContain("E_TABLE_NOT_FOUND");
+    expect(code).toBe(EXIT.config);
+  });
+
+  test("an unreachable DynamoDB endpoint is a transient error naming the endpoint (exit 4)", async () => {
+    await using fake = await startFakeExchange();
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const { code, stderr } = await runObcap("binary", ["--pair", "btcusd", "--table", table, "--endpoint", dead, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl]);
+    expect(stderr).toContain(dead);
+    expect(stderr).toContain("E_DDB_UNREACHABLE");
+    expect(code).toBe(EXIT.transient);
+  });
+
+  test("missing credentials say what to set (exit 3)", async () => {
+    await using fake = await startFakeExchange();
+    const dir = mkdtempSync(join(tmpdir(), "obcap-creds-"));
+    writeFileSync(join(dir, "empty"), "");
+    const { code, stderr } = await runObcap(
+      "binary",
+      ["--pair", "btcusd", "--table", table, "--endpoint", endpoint, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl],
+      {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_PROFILE: undefined,
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, "empty"),
+        AWS_CONFIG_FILE: join(dir, "empty"),
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+    );
+    expect(stderr).toContain("E_AWS_CREDENTIALS");
+    expect(code).toBe(EXIT.config);
+  });
+
+  test("an unreachable exchange is a transient error (exit 4)", async () => {
+    const dead = await freePort();
+    const { code, stderr } = await runObcap("binary", ["--pair", "btcusd", "--rest-url", `http://127.0.0.1:${dead}`, "--ws-url", `ws://127.0.0.1:${dead}`]);
+    expect(stderr).toContain(`http://127.0.0.1:${dead}/api/v2/trading-pairs-info/`);
+    expect(code).toBe(EXIT.transient);
+  });
+
+  test("a bts:error answer to a subscription stops with the exchange's message (exit 3)", async () => {
+    await using fake = await startFakeExchange({ rejectChannels: ["live_trades_btcusd"] });
+    const { code, stderr } = await runObcap("binary", ["--pair", "btcusd", "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl]);
+    expect(stderr).toContain('bts:error "Invalid channel provided."');
+    expect(stderr).toContain("E_SUBSCRIBE_REJECTED");
+    expect(code).toBe(EXIT.config);
+  });
+
+  test("no subscription answer within --subscribe-timeout-ms is a transient error listing the channels (exit 4)", async () => {
+    await using fake = await startFakeExchange({ ignoreSubscribe: true });
+    const { code, stderr } = await runObcap("binary", ["--pair", "btcusd", "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--subscribe-timeout-ms", "500"]);
+    expect(stderr).toContain("no subscription_succeeded for live_orders_btcusd, live_trades_btcusd within 500 ms");
+    expect(code).toBe(EXIT.transient);
+  });
+
+  test("the exchange closing the connection ends the capture as transient, after flushing (exit 4)", async () => {
+    await using fake = await startFakeExchange();
+    const obcap = startObcap("binary", ["--pair", "btcusd", "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"]);
+    await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
+    const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 100, seed: 3 });
+    await fake.play(frames);
+    await obcap.waitForLog(`received ${frames.length} frames`, 20_000);
+    fake.closeConnections(1001, "going away");
+    expect(await obcap.exited).toBe(EXIT.transient);
+    expect(obcap.stderr()).toContain("E_EXCHANGE_CLOSED");
+    // Journal lines on stdout: everything received before the close was written.
+    const lines = obcap.stdout().trim().split("\n");
+    expect(lines.length).toBe(frames.length);
+  });
+});
+
+describe("bad frames", () => {
+  test("malformed, invalid and unknown frames are counted and logged while the capture goes on", async () => {
+    await using fake = await startFakeExchange();
+    const obcap = startObcap("binary", ["--pair", "btcusd", "--table", table, "--endpoint", endpoint, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"]);
+    await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
+    const [good1, good2, good3] = generateFrames({ pairs: ["btcusd"], countPerPair: 3, seed: 77, trades: false }) as [string, string, string];
+    const missingPrice = good2.replace(/"price_str":"[^"]*",/, "");
+    const unknownEvent = good3.replace('"event":"order_', '"event":"order_exploded_').replace(/"event_id":"[^"]*"/, '"event_id":"x"');
+    fake.send(good1);
+    fake.send("not json{");
+    fake.send(missingPrice);
+    fake.send(unknownEvent);
+    fake.send(good2);
+    fake.send(good3);
+    await obcap.waitForLog("received 6 frames, written 3,", 20_000);
+    obcap.child.kill("SIGTERM");
+    expect(await obcap.exited).toBe(EXIT.ok);
+    const log = obcap.stderr();
+    expect(log).toContain("E_FRAME_JSON");
+    expect(log).toContain("not json{");
+    expect(log).toContain("E_FRAME_INVALID");
+    expect(log).toContain("price_str");
+    expect(log).toMatch(/order_exploded_\w+/);
+    expect(log).toContain("received 6 frames");
+    expect(log).toMatch(/rejected 2, not stored \(unknown kinds\) 1/);
+    const stored = (await scanEvents(client, table)).map((item) => canonicalJson(decodeItem(item)));
+    for (const frame of [good1, good2, good3]) expect(stored).toContain(canonicalJson(frame));
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Runs obcap (the compiled binary or the source entry) as a child process against the fake exchange
+ * and DynamoDB Local, and reads a table back. Shared by the capture integration tests.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { TEST_AWS_ENV } from "./env.ts";
+import { META_KEY } from "../../src/store/dynamodb/keys.ts";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const BINARY = resolve(ROOT, "dist/obcap");
+
+/** How to start obcap: the compiled binary or `bun src/cli/main.ts`. */
+export type Entry = "binary" | "source";
+
+export function entryCommand(entry: Entry): string[] {
+  if (entry === "binary") {
+    if (!existsSync(BINARY)) {
+      // `make test` builds first; a lone `bun test` builds here so the binary is never skipped.
+      const built = spawnSync("make", ["build"], { cwd: ROOT, stdio: "inherit" });
+      if (built.status !== 0) throw new Error("make build failed: cannot test the compiled binary");
+    }
+    return [BINARY];
+  }
+  return [process.execPath, resolve(ROOT, "src/cli/main.ts")];
+}
+
+export interface RunningObcap {
+  child: ChildProcess;
+  /** Everything written to stderr so far (the log). */
+  stderr(): string;
+  stdout(): string;
+  /** Resolves with the exit code (signals count as 128 + n). */
+  exited: Promise<number>;
+  /** Resolves once stderr contains `text`; rejects after `timeoutMs`. */
+  waitForLog(text: string | RegExp, timeoutMs: number): Promise<void>;
+}
+
+/** Starts obcap with `args` (AWS test credentials in the environment). */
+export function startObcap(entry: Entry, args: string[], env: Record<string, string | undefined> = {}): RunningObcap {
+  const [cmd, ...pre] = entryCommand(entry);
+  const child = spawn(cmd!, [...pre, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...TEST_AWS_ENV, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  let out = "";
+  const listeners = new Set<() => void>();
+  child.stderr!.on("data", (chunk) => {
+    err += chunk;
+    for (const l of listeners) l();
+  });
+  child.stdout!.on("data", (chunk) => (out += chunk));
+  const exited = new Promise<number>((done) =>
+    child.on("exit", (code, signal) => done(code ?? 128 + (signal === "SIGKILL" ? 9 : signal === "SIGTERM" ? 15 : 2))),
+  );
+  return {
+    child,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    waitForLog(text, timeoutMs) {
+      const has = () => (typeof text === "string" ? err.includes(text) : text.test(err));
+      if (has()) return Promise.resolve();
+      return new Promise((resolveWait, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`obcap did not log ${String(text)} within ${timeoutMs} ms; log so far:\n${err}`));
+        }, timeoutMs);
+        const check = () => {
+          if (!has()) return;
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolveWait();
+        };
+        listeners.add(check);
+        void exited.then(() => {
+          if (!has()) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            reject(new Error(`obcap exited before logging ${String(text)}; log:\n${err}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+/** Runs obcap to completion; returns exit code and output. */
+export async function runObcap(entry: Entry, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000) {
+  const run = startObcap(entry, args, env);
+  const timer = setTimeout(() => run.child.kill("SIGKILL"), timeoutMs);
+  const code = await run.exited;
+  clearTimeout(timer);
+  return { code, stderr: run.stderr(), stdout: run.stdout() };
+}
+
+export function testClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: TEST_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: TEST_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: TEST_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+  });
+}
+
+/** Every item of the table except obcap's metadata item. */
+export async function scanEvents(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) if (item.pk?.S !== META_KEY.pk) items.push(item);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Number of event items, polled until it reaches `expected` or `timeoutMs` passes. */
+export async function waitForItemCount(client: DynamoDBClient, table: string, expected: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = 0;
+  for (;;) {
+    count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    count -= 1; // the metadata item
+    if (count >= expected || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

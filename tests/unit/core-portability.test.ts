@@ -1,0 +1,28 @@
+/**
+ * The core folders use web-standard APIs only, so they also run under Deno; Bun-specific code lives in
+ * src/runtime/bun/ and src/cli/. This fails if a core file names a Bun API.
+ */
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const ROOT = join(import.meta.dir, "../..");
+const CORE = ["src/queue", "src/exchange", "src/pipeline", "src/store", "src/capture"];
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+test("core modules name no Bun API", () => {
+  const offenders: string[] = [];
+  for (const file of CORE.flatMap((d) => tsFiles(join(ROOT, d)))) {
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, "");
+      if (/\bBun\.|from\s+["']bun(:|["'])|import\.meta\.dir\b/.test(code)) offenders.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  expect(offenders).toEqual([]);
+});
