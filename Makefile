@@ -1,0 +1,59 @@
+# obcap — every target installs what it needs first (Bun comes from npm, see package.json).
+SHELL := /bin/bash
+BUN := node_modules/.bin/bun
+TSC := node_modules/.bin/tsc
+SOURCES := $(shell find src -name '*.ts') package.json
+PAIR ?= btcusd
+
+.PHONY: all install java build test typecheck run demo bench clean
+
+all: build
+
+# npm ci when package-lock.json changed since the last install.
+node_modules/.install-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.install-stamp
+
+# DynamoDB Local (tests, demo, bench) needs Java 17+.
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "java not found: installing a headless JRE with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	  else \
+	    echo "java not found: DynamoDB Local needs it. Run: sudo apt-get update && sudo apt-get install -y openjdk-17-jre-headless"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# One executable; the writer Worker is a second entrypoint so it is compiled in (BUN-NOTES).
+dist/obcap: node_modules/.install-stamp $(SOURCES)
+	@mkdir -p dist
+	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm \
+	  src/cli/main.ts src/cli/writer.worker.ts --outfile dist/obcap
+	@ls -l dist/obcap | awk '{printf "dist/obcap: %.1f MB\n", $$5/1048576}'
+
+build: dist/obcap
+
+typecheck: install
+	$(TSC) --noEmit -p .
+
+# Starts DynamoDB Local on a free port, runs bun test, stops it.
+test: install java build typecheck
+	$(BUN) tests/support/run-with-services.ts --timeout 120000
+
+# Live capture of Bitstamp (needs internet, no AWS): journal lines to obcap-$(PAIR).ndjson.
+run: build
+	./dist/obcap --pair $(PAIR) --out obcap-$(PAIR).ndjson
+
+# Offline: local exchange + DynamoDB Local, capture a few seconds, show what was stored.
+demo: install java build
+	$(BUN) scripts/demo.ts
+
+bench: install java build
+	$(BUN) bench/run.ts
+
+clean:
+	rm -rf dist
