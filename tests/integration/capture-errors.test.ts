@@ -4,16 +4,17 @@
  * DynamoDB Local.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
 import { freePort } from "../support/dynamodb-local.ts";
 import { startFakeExchange } from "../support/fake-exchange.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { canonicalJson } from "../support/exact-compare.ts";
-import { runObcap, scanEvents, startObcap, testClient } from "../support/capture-harness.ts";
+import { BINARY, runObcap, scanEvents, startObcap, testClient, waitUntil } from "../support/capture-harness.ts";
 import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";
 import { EXIT } from "../../src/errors.ts";
 
@@ -173,5 +174,50 @@ describe("bad frames", () => {
     expect(log).toMatch(/rejected 2, not stored \(unknown kinds\) 1/);
     const stored = (await scanEvents(client, table)).map((item) => canonicalJson(decodeItem(item)));
     for (const frame of [good1, good2, good3]) expect(stored).toContain(canonicalJson(frame));
+  });
+});
+
+describe("while capturing", () => {
+  test("a table deleted during the capture stops it with E_TABLE_NOT_FOUND (exit 3)", async () => {
+    const doomed = uniqueTableName("doomed");
+    expect((await runObcap("binary", ["table", "create", "--table", doomed, "--endpoint", endpoint])).code).toBe(0);
+    await using fake = await startFakeExchange();
+    const obcap = startObcap("binary", ["--pair", "btcusd", "--table", doomed, "--endpoint", endpoint, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"]);
+    await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
+    const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 400, seed: 21 });
+    await fake.play(frames.slice(0, 200));
+    await obcap.waitForLog("received 200 frames, written 200,", 20_000);
+    await client.send(new DeleteTableCommand({ TableName: doomed }));
+    await fake.play(frames.slice(200));
+    expect(await obcap.exited).toBe(EXIT.config);
+    expect(obcap.stderr()).toContain("E_TABLE_NOT_FOUND");
+    expect(obcap.stderr()).toContain(`obcap table create --table ${doomed}`);
+  });
+
+  test("the compiled binary runs alone (no Bun, no node_modules) and writes journal lines to --out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "obcap-alone-"));
+    copyFileSync(BINARY, join(dir, "obcap"));
+    await using fake = await startFakeExchange();
+    const child = spawn(join(dir, "obcap"), ["--pair", "btcusd", "--out", "lines.ndjson", "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"], {
+      cwd: dir,
+      env: { PATH: "/usr/bin:/bin", HOME: dir },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    child.stderr!.on("data", (chunk) => (log += chunk));
+    const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+    await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
+    const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 50, seed: 5 });
+    await fake.play(frames);
+    await waitUntil(() => log.includes(`received ${frames.length} frames`), 20_000, () => `the progress line; log: ${log}`);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const lines = readFileSync(join(dir, "lines.ndjson"), "utf8").trimEnd().split("\n");
+    expect(lines.length).toBe(frames.length);
+    lines.forEach((line, i) => {
+      // The frame is embedded byte for byte after the receive stamp.
+      expect(line).toMatch(/^\{"rx":\d{16},"m":/);
+      expect(line.slice(line.indexOf(',"m":') + 5, -1)).toBe(frames[i]!);
+    });
   });
 });

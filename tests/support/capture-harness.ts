@@ -135,3 +135,12 @@ export async function waitForItemCount(client: DynamoDBClient, table: string, ex
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** Polls `condition` every 50 ms until true; rejects after `timeoutMs` with `what()` in the message. */
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
