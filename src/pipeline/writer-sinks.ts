@@ -3,7 +3,7 @@
  * Both take frames synchronously from the drain loop and do their I/O in `pump`, between drains.
  */
 import type { MarketEvent } from "./decode.ts";
-import { Batcher, type Item } from "./batcher.ts";
+import { ItemUploader } from "./uploader.ts";
 import { JournalLineWriter } from "./journal-lines.ts";
 import type { WriterInit, WriterStats } from "./writer-protocol.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
@@ -33,10 +33,11 @@ export function createSink(init: WriterInit, stats: WriterStats, onRetry: (messa
 }
 
 class DynamoDbSink implements WriterSink {
-  private readonly batcher = new Batcher();
+  private readonly uploader: ItemUploader<number>;
   private readonly writer: BatchWriter;
   private readonly shards: number;
-  private full: Item[][] = [];
+  /** Frames taken, as the uploader's position (this sink has no checkpoint to resume from). */
+  private taken = 0;
 
   constructor(
     target: Extract<WriterInit["target"], { kind: "dynamodb" }>,
@@ -52,40 +53,32 @@ class DynamoDbSink implements WriterSink {
       onRetry: (info) =>
         onRetry(`retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}`),
     });
+    this.uploader = new ItemUploader(this.writer);
   }
 
   takeEvent(event: MarketEvent): void {
-    const batch = this.batcher.add(encodeItem(event, this.shards));
-    if (batch) this.full.push(batch);
+    this.uploader.add(encodeItem(event, this.shards), ++this.taken);
   }
 
   takeOther(): void {
     // Only order and trade events are stored in the table; the rest is counted by the writer.
+    this.uploader.skip(++this.taken);
   }
 
-  async pump(): Promise<void> {
-    // A request that failed for good stops the capture even when no new batch is waiting.
-    const fatal = this.writer.fatal();
-    if (fatal) throw fatal;
-    const batches = this.full;
-    this.full = [];
-    for (const batch of batches) await this.writer.submit(batch);
+  pump(): Promise<void> {
+    return this.uploader.pump();
   }
 
   hasOpenBatch(): boolean {
-    return this.batcher.size > 0;
+    return this.uploader.hasOpenBatch();
   }
 
-  async lingerFlush(nowMs: number, lingerMs: number): Promise<void> {
-    const batch = this.batcher.takeIfLingered(lingerMs, nowMs);
-    if (batch) await this.writer.submit(batch);
+  lingerFlush(nowMs: number, lingerMs: number): Promise<void> {
+    return this.uploader.lingerFlush(nowMs, lingerMs);
   }
 
-  async finish(): Promise<void> {
-    await this.pump();
-    const rest = this.batcher.takeBatch();
-    if (rest) await this.writer.submit(rest);
-    await this.writer.flush();
+  finish(): Promise<void> {
+    return this.uploader.finish();
   }
 
   snapshot(): WriterStats {
@@ -98,7 +91,7 @@ class DynamoDbSink implements WriterSink {
     s.unprocessedItems = w.unprocessedItems;
     s.throttled = w.throttled;
     s.inFlight = w.inFlight;
-    s.duplicatesDropped = this.batcher.duplicatesDropped;
+    s.duplicatesDropped = this.uploader.duplicatesDropped;
     return s;
   }
 }
