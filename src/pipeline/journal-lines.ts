@@ -7,11 +7,7 @@
  * rotating journal directory with checkpoints is the never-lose issue's work.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-
-/** Formats one journal line (with its newline). */
-export function journalLine(rxMicros: number, frame: string): string {
-  return `{"rx":${rxMicros},"m":${frame}}\n`;
-}
+import { journalLine } from "../journal/journal-line.ts";
 
 /** Buffers journal lines and writes them in large chunks to a file descriptor. */
 export class JournalLineWriter {
