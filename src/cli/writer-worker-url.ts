@@ -3,5 +3,6 @@
  * the URL form below resolves under `bun run`, in the compiled binary and under Deno (BUN-NOTES).
  */
 export function createWriterWorker(): Worker {
-  return new Worker(new URL("./writer.worker.ts", import.meta.url).href, { type: "module" });
+  // smol (Bun WorkerOptions): a small JavaScriptCore heap; the writer holds little between batches.
+  return new Worker(new URL("./writer.worker.ts", import.meta.url).href, { type: "module", smol: true });
 }

@@ -3,10 +3,12 @@
  *
  *   {"rx":<receive µs>,"m":<frame exactly as received>}
  *   {"rx":<receive µs>,"raw":"<frame as a JSON string>"}   (a frame that cannot be embedded as is)
+ *   {"rx":<receive µs>,"b64":"<frame bytes in base64>"}     (a binary frame that is not valid UTF-8)
  *
  * The frame is embedded byte for byte, so reading a line back is a slice, not a JSON parse. A frame is
  * embedded as a JSON string instead when embedding it raw would break the line: it holds a line break
- * (JSON allows raw newlines as whitespace; a malformed frame may hold anything).
+ * (JSON allows raw newlines as whitespace; a malformed frame may hold anything). A frame whose bytes
+ * are not UTF-8 fits in no JSON string without loss, so its bytes go in base64 (RFC 4648, padded).
  *
  * Lines that do not start with `{"rx":` are plain recorded frames, one per line (any recorder).
  */
@@ -14,6 +16,7 @@
 const JOURNAL_PREFIX = '{"rx":';
 const FRAME_LINE_RE = /^\{"rx":(\d{1,17}),"m":/;
 const RAW_LINE_RE = /^\{"rx":(\d{1,17}),"raw":/;
+const B64_LINE_RE = /^\{"rx":(\d{1,17}),"b64":"([A-Za-z0-9+/]*={0,2})"\}$/;
 
 /** One journal line, with its newline. */
 export function journalLine(rxMicros: number, frame: string): string {
@@ -23,10 +26,17 @@ export function journalLine(rxMicros: number, frame: string): string {
   return `{"rx":${rxMicros},"m":${frame}}\n`;
 }
 
+/** One journal line for a frame that is not valid UTF-8, with its newline: the bytes in base64. */
+export function journalLineBase64(rxMicros: number, bytes: Uint8Array): string {
+  return `{"rx":${rxMicros},"b64":"${bytesToBase64(bytes)}"}\n`;
+}
+
 export type RecordedLine =
   /** A journal line: the frame as received and its receive time. */
   | { kind: "journal"; rxMicros: number; frame: string }
   /** A plain recorded frame (no receive time). */
+  /** A journal line of a frame that is not valid UTF-8: its exact bytes (decoders report E_FRAME_UTF8). */
+  | { kind: "binary"; rxMicros: number; bytes: Uint8Array }
   | { kind: "frame"; frame: string }
   | { kind: "blank" }
   /** Looks like a journal line but is not one (truncated, edited): `reason` says what is wrong. */
@@ -52,5 +62,20 @@ export function parseRecordedLine(line: string): RecordedLine {
     }
     return { kind: "broken", reason: 'journal line with "raw" does not hold a JSON string' };
   }
-  return { kind: "broken", reason: 'line starts like a journal line but has no "rx" number followed by "m" or "raw"' };
+  const b64 = B64_LINE_RE.exec(text);
+  if (b64 && b64[2]!.length % 4 === 0) return { kind: "binary", rxMicros: Number(b64[1]), bytes: base64ToBytes(b64[2]!) };
+  return { kind: "broken", reason: 'line starts like a journal line but has no "rx" number followed by "m", "raw" or "b64"' };
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

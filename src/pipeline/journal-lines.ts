@@ -3,8 +3,8 @@
  * embedded as received (it is JSON already), so the line keeps the exchange's bytes and `replay`
  * can read it back.
  *
- * This writer is the output of a capture without `--table` (stdout or `--out FILE`). The durable,
- * rotating journal directory with checkpoints is the never-lose issue's work.
+ * This writer is the `--out` stream (stdout or a file); the durable, rotating journal directory with
+ * its checkpoint is src/journal/.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { journalLine } from "../journal/journal-line.ts";
@@ -51,7 +51,12 @@ export class JournalLineWriter {
   close(): void {
     this.flush();
     if (this.ownsFd) {
-      fsyncSync(this.fd);
+      try {
+        fsyncSync(this.fd);
+      } catch (err) {
+        // A character device or pipe (`--out /dev/null`, a FIFO) cannot be fsynced: nothing to make durable.
+        if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
+      }
       closeSync(this.fd);
     }
   }

@@ -2,6 +2,8 @@
  * Messages between the capture's main thread and the writer Worker. Frames never travel here: they
  * go through the ring (SharedArrayBuffer). These messages carry set-up, progress and the end.
  */
+import type { DecodeResult } from "./decode.ts";
+import type { BatchWriterStats } from "../store/dynamodb/batch-writer.ts";
 
 /** Where the writer puts what it decodes. */
 export type WriterTarget =
@@ -48,6 +50,37 @@ export interface WriterStats {
   unprocessedItems: number;
   throttled: number;
   inFlight: number;
+  /**
+   * Frames per channel as the writer decoded them (valid envelopes only; rejected frames have no
+   * channel). Counted here, not on the receive thread, which never parses data frames: the figures
+   * lag the receiver by what is in the queue. Optional: older writers do not send it.
+   */
+  channels?: Record<string, ChannelStats>;
+}
+
+/** One channel's frames, for metrics (`obcap_frames_received_total`, `obcap_last_frame_age_seconds`). */
+export interface ChannelStats {
+  frames: number;
+  /** Receive time of the latest frame, µs since the epoch. */
+  lastRxMicros: number;
+}
+
+/**
+ * Counts a decoded frame under its channel in `stats.channels` (exchange frames only: events, kinds
+ * obcap does not store, control frames; not obcap's own gap records, not rejected frames).
+ */
+export function countChannelFrame(stats: WriterStats, decoded: DecodeResult, rxMicros: number): void {
+  const channel = decoded.kind === "event" ? decoded.event.channel : decoded.kind === "unknown" || decoded.kind === "control" ? decoded.channel : undefined;
+  if (channel === undefined) return;
+  // Null prototype: a frame may name any channel, "__proto__" included.
+  const channels = (stats.channels ??= Object.create(null) as Record<string, ChannelStats>);
+  const entry = channels[channel];
+  if (entry) {
+    entry.frames++;
+    entry.lastRxMicros = rxMicros;
+  } else {
+    channels[channel] = { frames: 1, lastRxMicros: rxMicros };
+  }
 }
 
 export type WriterMessage =
@@ -78,4 +111,16 @@ export function emptyWriterStats(): WriterStats {
     throttled: 0,
     inFlight: 0,
   };
+}
+
+/** Copies the batch writer's counts, and the in-batch duplicates the uploader dropped, into `stats`. */
+export function copyWriteStats(stats: WriterStats, w: BatchWriterStats, duplicatesDropped: number): void {
+  stats.written = w.written;
+  stats.requests = w.requests;
+  stats.retryRequests = w.retryRequests;
+  stats.retriedItems = w.retriedItems;
+  stats.unprocessedItems = w.unprocessedItems;
+  stats.throttled = w.throttled;
+  stats.inFlight = w.inFlight;
+  stats.duplicatesDropped = duplicatesDropped;
 }

@@ -2,17 +2,20 @@
  * Where the writer puts frames: DynamoDB (items, batched) or journal lines (no AWS needed).
  * Both take frames synchronously from the drain loop and do their I/O in `pump`, between drains.
  */
-import type { MarketEvent } from "./decode.ts";
+import type { DecodeResult } from "./decode.ts";
+import { StoredItems } from "./stored-item.ts";
 import { ItemUploader } from "./uploader.ts";
 import { JournalLineWriter } from "./journal-lines.ts";
-import type { WriterInit, WriterStats } from "./writer-protocol.ts";
+import { copyWriteStats, type WriterInit, type WriterStats } from "./writer-protocol.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
-import { encodeItem } from "../store/dynamodb/item-codec.ts";
+
+/** The decode results a sink stores. */
+export type StoredResult = Extract<DecodeResult, { kind: "event" | "gap" }>;
 
 export interface WriterSink {
-  /** An order or trade event (with its frame text). Synchronous: runs inside the ring drain. */
-  takeEvent(event: MarketEvent, frame: string, rxMicros: number): void;
+  /** An order or trade event, or a gap frame (with its text). Synchronous: runs inside the ring drain. */
+  takeStored(result: StoredResult, frame: string, rxMicros: number): void;
   /** A valid frame that is not stored as an event (unknown kind): journal sinks keep it. */
   takeOther(frame: string, rxMicros: number): void;
   /** Does the I/O for what was taken; waits while the store applies backpressure. */
@@ -35,7 +38,7 @@ export function createSink(init: WriterInit, stats: WriterStats, onRetry: (messa
 class DynamoDbSink implements WriterSink {
   private readonly uploader: ItemUploader<number>;
   private readonly writer: BatchWriter;
-  private readonly shards: number;
+  private readonly stored: StoredItems;
   /** Frames taken, as the uploader's position (this sink has no checkpoint to resume from). */
   private taken = 0;
 
@@ -44,7 +47,7 @@ class DynamoDbSink implements WriterSink {
     private readonly stats: WriterStats,
     onRetry: (message: string) => void,
   ) {
-    this.shards = target.shards;
+    this.stored = new StoredItems(target.shards);
     const client = createDynamoClient({ endpoint: target.endpoint, region: target.region });
     this.writer = new BatchWriter({
       client,
@@ -56,8 +59,9 @@ class DynamoDbSink implements WriterSink {
     this.uploader = new ItemUploader(this.writer);
   }
 
-  takeEvent(event: MarketEvent): void {
-    this.uploader.add(encodeItem(event, this.shards), ++this.taken);
+  takeStored(result: StoredResult): void {
+    const position = ++this.taken;
+    for (const item of this.stored.of(result)) this.uploader.add(item, position);
   }
 
   takeOther(): void {
@@ -82,17 +86,8 @@ class DynamoDbSink implements WriterSink {
   }
 
   snapshot(): WriterStats {
-    const w = this.writer.stats();
-    const s = this.stats;
-    s.written = w.written;
-    s.requests = w.requests;
-    s.retryRequests = w.retryRequests;
-    s.retriedItems = w.retriedItems;
-    s.unprocessedItems = w.unprocessedItems;
-    s.throttled = w.throttled;
-    s.inFlight = w.inFlight;
-    s.duplicatesDropped = this.uploader.duplicatesDropped;
-    return s;
+    copyWriteStats(this.stats, this.writer.stats(), this.uploader.duplicatesDropped);
+    return this.stats;
   }
 }
 
@@ -103,7 +98,7 @@ class JournalLinesSink implements WriterSink {
     this.out = new JournalLineWriter(path);
   }
 
-  takeEvent(_event: MarketEvent, frame: string, rxMicros: number): void {
+  takeStored(_result: StoredResult, frame: string, rxMicros: number): void {
     this.out.append(rxMicros, frame);
   }
 

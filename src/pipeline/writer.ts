@@ -9,7 +9,7 @@
  */
 import { RingConsumer } from "../queue/ring.ts";
 import { decodeFrame } from "./decode.ts";
-import { emptyWriterStats, type WriterInit, type WriterMessage, type WriterStats } from "./writer-protocol.ts";
+import { countChannelFrame, emptyWriterStats, type WriterInit, type WriterMessage, type WriterStats } from "./writer-protocol.ts";
 import { createSink, type WriterSink } from "./writer-sinks.ts";
 import { describeError, isObcapError } from "../errors.ts";
 
@@ -44,10 +44,14 @@ export async function runWriter(init: WriterInit, post: (message: WriterMessage)
       return;
     }
     const result = decodeFrame(text, rxMicros);
+    countChannelFrame(stats, result, rxMicros);
     switch (result.kind) {
       case "event":
         stats.events++;
-        sink.takeEvent(result.event, text, rxMicros);
+        sink.takeStored(result, text, rxMicros);
+        return;
+      case "gap":
+        sink.takeStored(result, text, rxMicros);
         return;
       case "unknown": {
         const kind = `${result.event}@${result.channel.replace(/_[a-z0-9-]+$/, "")}`;

@@ -41,6 +41,8 @@ export interface OversizeInfo {
   maxPayloadBytes: number;
   /** First 200 characters of the frame, for the log line. */
   preview: string;
+  /** The frame itself, valid during the callback only (a caller may keep it in a quarantine file). */
+  frame: string | Uint8Array;
   totalOversizeFrames: number;
 }
 
@@ -314,7 +316,7 @@ export class FramePublisher {
   #reportOversize(frame: Frame, bytes: number, rxMicros: number): void {
     this.#oversizeFrames++;
     const preview = typeof frame === "string" ? frame.slice(0, PREVIEW_CHARS) : new TextDecoder().decode(frame.subarray(0, PREVIEW_CHARS * 4)).slice(0, PREVIEW_CHARS);
-    this.#onOversize({ rxMicros, frameBytes: bytes, maxPayloadBytes: this.#producer.maxPayloadBytes, preview, totalOversizeFrames: this.#oversizeFrames });
+    this.#onOversize({ rxMicros, frameBytes: bytes, maxPayloadBytes: this.#producer.maxPayloadBytes, preview, frame, totalOversizeFrames: this.#oversizeFrames });
   }
 
   #closeOnDeadline(): void {

@@ -91,6 +91,8 @@ export interface FakeExchange extends AsyncDisposable {
   waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void>;
   /** Sends raw text (possibly malformed on purpose) to every connection; returns how many it reached. */
   send(frame: string): number;
+  /** Sends a binary frame (e.g. bytes that are not UTF-8) to every connection; returns how many it reached. */
+  sendBytes(bytes: Uint8Array): number;
   /** Sends raw text to one connection; false if it is not open. */
   sendTo(connectionId: number, frame: string): boolean;
   /** Sends each frame to the connections subscribed to its channel, with backpressure. */
@@ -355,6 +357,11 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     send(frame) {
       let reached = 0;
       for (const ws of sockets.values()) if (sendRaw(ws, frame) !== 0) reached++;
+      return reached;
+    },
+    sendBytes(bytes) {
+      let reached = 0;
+      for (const ws of sockets.values()) if (ws.sendBinary(bytes, compress) !== 0) reached++;
       return reached;
     },
     sendTo(connectionId, frame) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { journalLine, parseRecordedLine } from "../../../src/journal/journal-line.ts";
+import { journalLine, journalLineBase64, parseRecordedLine } from "../../../src/journal/journal-line.ts";
 import { orderAndTradeFrames } from "../../support/fixtures.ts";
 
 describe("journal lines", () => {
@@ -23,6 +23,14 @@ describe("journal lines", () => {
     expect(parseRecordedLine(frame)).toEqual({ kind: "frame", frame });
     expect(parseRecordedLine(`${frame}\r`)).toEqual({ kind: "frame", frame });
     expect(parseRecordedLine("   ")).toEqual({ kind: "blank" });
+  });
+
+  test("a frame that is not UTF-8 is stored in base64 and read back as its exact bytes", () => {
+    const bytes = new Uint8Array([0x7b, 0xff, 0x00, 0x0a, 0x7d]);
+    const line = journalLineBase64(12, bytes);
+    expect(line).toBe('{"rx":12,"b64":"e/8ACn0="}\n');
+    expect(parseRecordedLine(line.slice(0, -1))).toEqual({ kind: "binary", rxMicros: 12, bytes });
+    expect(parseRecordedLine('{"rx":12,"b64":"e/8ACn0"}').kind).toBe("broken"); // not a multiple of 4
   });
 
   test("a truncated or edited journal line is broken, with the reason", () => {

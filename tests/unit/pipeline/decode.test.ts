@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { JsonNumber } from "../../../src/exchange/bitstamp/exact-json.ts";
 import { decodeFrame, type DecodeResult, type MarketEvent } from "../../../src/pipeline/decode.ts";
 import { bookFrames, controlFrames, orderAndTradeFrameEntries, wsServerFrameEntries } from "../../support/fixtures.ts";
+import { baseFrames, objectMutations, rng, textMutations } from "../exchange/bitstamp/frame-mutations.ts";
 
 const RX = 1_788_551_766_927_713;
 
@@ -199,5 +200,55 @@ describe("decodeFrame on broken frames", () => {
   test("an upper-case or unknown channel is unknown, not stored", () => {
     expect(decodeFrame(ORDER_2026.replace("live_orders_btcusd", "live_orders_BTCUSD"), RX).kind).toBe("unknown");
     expect(decodeFrame('{"data":{},"channel":"funding_rate_btcusd-perp","event":"funding_rate_saved"}', RX).kind).toBe("unknown");
+  });
+});
+
+describe("decodeFrame fast paths", () => {
+  /**
+   * A trailing space keeps a frame valid JSON but sends it past the layout parser, through
+   * parseJsonExact, the hand check and valibot: both ways must give the same result.
+   */
+  function expectSameBothWays(text: string): DecodeResult["kind"] {
+    const fast = decodeFrame(text, RX);
+    const general = decodeFrame(`${text} `, RX);
+    const withoutFrame = (message: string) => message.slice(0, message.lastIndexOf("frame: "));
+    if (fast.kind === "invalid" && general.kind === "invalid") {
+      expect([fast.code, withoutFrame(fast.message)]).toEqual([general.code, withoutFrame(general.message)]);
+    } else {
+      expect(fast).toEqual(general);
+      if (fast.kind === "event" && general.kind === "event") {
+        expect(Object.keys(fast.event.data)).toEqual(Object.keys(general.event.data));
+        expect(Object.keys(fast.event.extra)).toEqual(Object.keys(general.event.extra));
+      }
+    }
+    return fast.kind;
+  }
+
+  test("give the same result as the general path on every real server frame", () => {
+    for (const { text } of wsServerFrameEntries()) expectSameBothWays(text);
+  });
+
+  test("give the same result as the general path on real, edge-case and generated frames and their text mutations", () => {
+    const rand = rng(31);
+    const kinds: Record<string, number> = {};
+    for (const text of baseFrames(40)) {
+      for (const mutated of [text, ...textMutations(text, rand, 30)]) {
+        const kind = expectSameBothWays(mutated);
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+      }
+    }
+    // Valid and invalid frames must both be common, or the comparison says little.
+    expect(kinds.event ?? 0).toBeGreaterThan(5_000);
+    expect(kinds.invalid ?? 0).toBeGreaterThan(5_000);
+  });
+
+  test("report the same errors as valibot for mutated fields of a 2026 order frame", () => {
+    let invalid = 0;
+    for (const { what, frame } of objectMutations(JSON.parse(ORDER_2026))) {
+      const text = JSON.stringify(frame);
+      if (text === undefined) throw new Error(what);
+      if (expectSameBothWays(text) === "invalid") invalid++;
+    }
+    expect(invalid).toBeGreaterThan(200);
   });
 });

@@ -1,0 +1,111 @@
+/**
+ * Messages of the journal path, between the capture's main thread and its two Workers:
+ *
+ *   ring -> journal Worker (journal-writer.ts): appends every frame to the segment files
+ *        -> uploader Worker (journal-uploader.ts): reads the segments, writes DynamoDB, checkpoints
+ *
+ * Frames never travel in messages. The journal Worker tells the uploader that lines were written
+ * through a small SharedArrayBuffer ({@link JournalSignal}): a counter of writes it bumps and
+ * notifies (the uploader sleeps on it with Atomics.waitAsync) and a counter of rotations (the
+ * uploader lists the directory again only when it changed).
+ */
+import type { JournalPosition } from "../journal/checkpoint.ts";
+import type { AppenderStats } from "../journal/appender.ts";
+import type { WriterStats } from "./writer-protocol.ts";
+
+/** Int32 indexes in the signal buffer. */
+export const SIGNAL_WRITES = 0;
+export const SIGNAL_ROTATIONS = 1;
+const SIGNAL_INTS = 4;
+
+/** The writes/rotations counters shared by the journal and uploader Workers. */
+export function createJournalSignal(): SharedArrayBuffer {
+  return new SharedArrayBuffer(SIGNAL_INTS * 4);
+}
+
+/** Settings of the journal directory, from the flags. */
+export interface JournalSettings {
+  /** `--journal DIR`. */
+  dir: string;
+  /** `--fsync-ms`: fdatasync at most this long after a write; 0 = every write. */
+  fsyncMs: number;
+  /** `--segment-mb` in bytes. */
+  segmentBytes: number;
+  /** `--segment-age` in ms. */
+  segmentAgeMs: number;
+  /** `--journal-keep` in ms: acknowledged segments older than this are deleted. */
+  keepMs: number;
+}
+
+export interface JournalWriterInit {
+  type: "init";
+  ring: SharedArrayBuffer;
+  signal: SharedArrayBuffer;
+  journal: JournalSettings;
+  /** Goes into segment names. */
+  pid: number;
+  /** `--out`: also write every line to this file, or to stdout (null); undefined = no copy. */
+  tee: { path: string | null } | undefined;
+  progressEveryMs: number;
+}
+
+export type JournalStats = AppenderStats;
+
+export type JournalWriterMessage =
+  | { type: "ready"; segment: string; stats: JournalStats }
+  | { type: "progress"; stats: JournalStats }
+  /** The journal cannot be written (disk full, permissions): frames from now on cannot be kept. */
+  | { type: "fatal"; code: string; message: string; stats: JournalStats }
+  /** The ring is closed and drained; every line is written, synced, and the segment closed. */
+  | { type: "done"; stats: JournalStats };
+
+export interface UploaderTarget {
+  table: string;
+  endpoint?: string;
+  region?: string;
+  /** From the table's metadata item; undefined when DynamoDB did not answer at start-up (read then). */
+  shards: number | undefined;
+  maxInFlight: number;
+}
+
+export interface UploaderInit {
+  type: "init";
+  signal: SharedArrayBuffer;
+  journal: JournalSettings;
+  target: UploaderTarget;
+  lingerMs: number;
+  progressEveryMs: number;
+  /** How often the checkpoint is written while it moves. */
+  checkpointEveryMs: number;
+}
+
+/** Main thread -> uploader. */
+export type UploaderControl =
+  /** The journal is closed: upload to its end, checkpoint, then report done. */
+  | { type: "finish" }
+  /** Shutdown deadline: checkpoint what is acknowledged now and report done. */
+  | { type: "abort" };
+
+export interface UploaderStats extends WriterStats {
+  /** Records written to the quarantine. */
+  quarantined: number;
+  /** Journal bytes not yet read (the backlog waiting for DynamoDB), and in how many segments. */
+  backlogBytes: number;
+  backlogSegments: number;
+  /** Segments deleted by retention. */
+  deletedSegments: number;
+  /** The position last written to the checkpoint. */
+  checkpoint: JournalPosition | undefined;
+}
+
+export type UploaderMessage =
+  | { type: "ready"; resumeAt: JournalPosition | undefined; stats: UploaderStats; note?: string }
+  | { type: "progress"; stats: UploaderStats }
+  | { type: "rejected"; code: string; message: string; count: number }
+  | { type: "unknown-kind"; kind: string; sample: string }
+  | { type: "retry"; message: string }
+  /** Something worth a warning in the log (DynamoDB silent for long, a checkpoint oddity). */
+  | { type: "note"; message: string }
+  | { type: "fatal"; code: string; message: string; stats: UploaderStats }
+  /** `complete`: everything journaled is acknowledged (false after an abort). */
+  | { type: "done"; stats: UploaderStats; complete: boolean };

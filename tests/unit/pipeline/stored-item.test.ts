@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test";
+import { StoredItems, storedItemOf } from "../../../src/pipeline/stored-item.ts";
+import { decodeFrame } from "../../../src/pipeline/decode.ts";
+import { decodeItem, encodeGapItem, encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { gapFrame } from "../../../src/exchange/bitstamp/gap-frame.ts";
+import { fixtureLines, orderAndTradeFrames } from "../../support/fixtures.ts";
+
+describe("what the journal uploader stores", () => {
+  test("an order or trade event becomes its item, which gives the frame back", () => {
+    const frame = orderAndTradeFrames().find((f) => f.includes('"event_id"'))!;
+    const decoded = decodeFrame(frame, 1788551766927713);
+    expect(decoded.kind).toBe("event");
+    const item = storedItemOf(decoded, 4);
+    expect(item).toEqual(decoded.kind === "event" ? encodeItem(decoded.event, 4) : {});
+    expect(decodeItem(item!)).toBe(frame);
+  });
+
+  test("obcap's own gap record becomes a gap item", () => {
+    const decoded = decodeFrame(gapFrame({ channel: "live_orders_btcusd", startMicros: 1788551766927713, endMicros: 1788551769931042, reason: "stale" }), 1788551770000000);
+    expect(decoded.kind).toBe("gap");
+    expect(storedItemOf(decoded, 4)).toEqual(decoded.kind === "gap" ? encodeGapItem(decoded.gap) : {});
+  });
+
+  test("control frames, unknown kinds and invalid frames store nothing", () => {
+    for (const frame of [
+      '{"event":"bts:subscription_succeeded","channel":"live_orders_btcusd","data":{}}',
+      '{"event":"data","channel":"order_book_btcusd","data":{}}',
+      "not json{",
+    ]) {
+      expect(storedItemOf(decodeFrame(frame, 1), 4)).toBeUndefined();
+    }
+  });
+});
+
+describe("chain breaks", () => {
+  // Two real chained 2026 events: the second's pre_event_id is the first's event_id.
+  const [, first, second] = fixtureLines("live_orders_2026-08-09_te_recorder_test.ndjson") as [string, string, string];
+
+  test("a chained event stores only itself", () => {
+    const stored = new StoredItems(4);
+    expect(stored.of(decodeFrame(first, 1)).length).toBe(1);
+    expect(stored.of(decodeFrame(second, 2)).length).toBe(1);
+    expect(stored.chainGaps).toBe(0);
+  });
+
+  test("a missing link adds a gap item of reason chain between the two events' times", () => {
+    const stored = new StoredItems(4);
+    stored.of(decodeFrame(first, 1));
+    const broken = second.replace(/"pre_event_id":"[^"]+"/, '"pre_event_id":"0006589a-5c98-0000-0000-000101000020"');
+    const items = stored.of(decodeFrame(broken, 2));
+    expect(items.length).toBe(2);
+    expect(stored.chainGaps).toBe(1);
+    const gap = decodeItem(items[0]!);
+    expect(JSON.parse(gap)).toEqual({
+      event: "obcap:gap",
+      channel: "live_orders_btcusd",
+      data: { start_us: "1786269861947000", end_us: "1786269862001000", reason: "chain" },
+    });
+    expect(decodeItem(items[1]!)).toBe(broken);
+  });
+
+  test("the same event twice (an overlap) is counted as a duplicate and stored idempotently", () => {
+    const stored = new StoredItems(4);
+    const once = stored.of(decodeFrame(first, 1));
+    const again = stored.of(decodeFrame(first, 2));
+    expect(stored.chainDuplicates).toBe(1);
+    expect(again[0]!.pk).toEqual(once[0]!.pk);
+    expect(again[0]!.sk).toEqual(once[0]!.sk);
+  });
+});
