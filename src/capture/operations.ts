@@ -1,0 +1,124 @@
+/**
+ * What runs around a capture session for operators: the journal directory lock (one capture per
+ * directory, so cron can start a copy every minute) and the metrics endpoint. Web standards plus
+ * node:fs (the lock); the HTTP listener is passed in (`src/runtime/bun/http.ts`).
+ *
+ * Order matters: the lock comes first, before anything touches the directory or binds the port, so
+ * a second copy started by cron leaves at once (exit 0) without side effects.
+ */
+import { log } from "../log.ts";
+import type { MicrosClock } from "../clock.ts";
+import { describeError, obcapError } from "../errors.ts";
+import { acquireJournalLock, describeHolder, type LockHolder } from "../journal/lock.ts";
+import { renderCaptureMetrics, type CaptureSnapshot } from "../metrics/capture-metrics.ts";
+import { createMetricsHandler } from "../metrics/http-handler.ts";
+import { VERSION } from "../version.ts";
+
+export interface ListenHttpOptions {
+  hostname: string;
+  port: number;
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+export interface HttpListener {
+  /** The bound port (the one asked for, or the one picked for port 0). */
+  readonly port: number;
+  /** `http://host:port` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts an HTTP server; throws when the address cannot be bound. */
+export type ListenHttp = (options: ListenHttpOptions) => HttpListener;
+
+/** Where `--metrics-port`/`--metrics-host` put the endpoint. */
+export interface MetricsOptions {
+  host: string;
+  /** 1-65535; the CLI leaves `metrics` undefined for port 0 (off). */
+  port: number;
+}
+
+export interface OperationsOptions {
+  /** The journal directory: locked for the whole capture. Undefined = no directory, no lock. */
+  journalDir?: string;
+  metrics?: MetricsOptions;
+}
+
+export interface OperationsRuntime {
+  clock: MicrosClock;
+  /** Needed when `metrics` is set. */
+  listenHttp?: ListenHttp;
+}
+
+/** The session hands its live figures to the metrics through this. */
+export interface CaptureProbe {
+  readonly startMicros: number;
+  /** Called once the session's parts exist; until then only up/version/start are served. */
+  attach(snapshot: () => Omit<CaptureSnapshot, "version" | "startMicros" | "nowMicros">): void;
+  /** The current snapshot. */
+  snapshot(): CaptureSnapshot;
+}
+
+export type Operations =
+  | { kind: "running"; probe: CaptureProbe; metricsUrl?: string; stop(): Promise<void> }
+  /** Another live capture holds the journal directory: nothing was started or written. */
+  | { kind: "lock-held"; dir: string; heldBy: LockHolder };
+
+/**
+ * Takes the lock, then starts the metrics endpoint. Throws E_LOCK_FAILED / E_METRICS_LISTEN (after
+ * releasing what it took). `stop()` closes the endpoint and releases the lock.
+ */
+export function startOperations(options: OperationsOptions, runtime: OperationsRuntime): Operations {
+  const startMicros = runtime.clock();
+  let lockRelease = (): void => {};
+  if (options.journalDir !== undefined) {
+    const lock = acquireJournalLock(options.journalDir);
+    if (lock.kind === "held") return { kind: "lock-held", dir: options.journalDir, heldBy: lock.heldBy };
+    if (lock.tookOver) {
+      const previous = lock.tookOver.holder ? describeHolder(lock.tookOver.holder) : "unknown holder";
+      log.warn(`took over the stale lock ${lock.path} (${previous}: ${lock.tookOver.reason})`);
+    }
+    lockRelease = lock.release;
+  }
+
+  let source: (() => Omit<CaptureSnapshot, "version" | "startMicros" | "nowMicros">) | undefined;
+  const probe: CaptureProbe = {
+    startMicros,
+    attach(snapshot) {
+      source = snapshot;
+    },
+    snapshot: () => ({ version: VERSION, startMicros, nowMicros: runtime.clock(), ...source?.() }),
+  };
+
+  let listener: ReturnType<ListenHttp> | undefined;
+  if (options.metrics) {
+    const { host, port } = options.metrics;
+    try {
+      if (!runtime.listenHttp) throw new Error("this runtime cannot serve HTTP");
+      listener = runtime.listenHttp({ hostname: host, port, fetch: createMetricsHandler({ render: () => renderCaptureMetrics(probe.snapshot()) }) });
+    } catch (err) {
+      lockRelease();
+      throw obcapError("E_METRICS_LISTEN", `cannot serve metrics on ${host}:${port}: ${describeError(err)}; choose another --metrics-port (or 0 to turn metrics off)`, err);
+    }
+    if (!isLoopback(host)) log.warn(`metrics on ${listener.url}/metrics are open to anyone who can reach this host on port ${listener.port}`);
+    log.info(`metrics on ${listener.url}/metrics ('obcap status --metrics-port ${listener.port}' summarizes them)`);
+  }
+
+  return {
+    kind: "running",
+    probe,
+    ...(listener ? { metricsUrl: `${listener.url}/metrics` } : {}),
+    async stop() {
+      try {
+        await listener?.close();
+      } finally {
+        lockRelease();
+      }
+    },
+  };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine reaches. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

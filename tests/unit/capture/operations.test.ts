@@ -1,0 +1,106 @@
+/** Lock first, then the metrics endpoint; both undone by stop(), and by a failure half way. */
+import { describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isLoopback, startOperations, type ListenHttp, type ListenHttpOptions } from "../../../src/capture/operations.ts";
+import { acquireJournalLock, LOCK_FILE_NAME } from "../../../src/journal/lock.ts";
+import { isObcapError } from "../../../src/errors.ts";
+import { emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";
+import { parsePrometheusText, sampleValue } from "../../../src/metrics/parse.ts";
+
+const clock = () => 1_764_000_000_000_000;
+
+/** A listener that records what it was asked to serve. */
+function fakeListen() {
+  const served: ListenHttpOptions[] = [];
+  let closed = 0;
+  const listenHttp: ListenHttp = (options) => {
+    served.push(options);
+    return { port: options.port, url: `http://${options.hostname}:${options.port}`, close: async () => void closed++ };
+  };
+  return { listenHttp, served, closed: () => closed };
+}
+
+describe("startOperations", () => {
+  test("without a journal directory there is no lock, and without metrics no listener", async () => {
+    const listen = fakeListen();
+    const ops = startOperations({}, { clock, listenHttp: listen.listenHttp });
+    expect(ops.kind).toBe("running");
+    expect(listen.served).toEqual([]);
+    if (ops.kind === "running") await ops.stop();
+  });
+
+  test("holds the journal lock until stop()", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    const ops = startOperations({ journalDir: dir }, { clock });
+    expect(existsSync(join(dir, LOCK_FILE_NAME))).toBe(true);
+    if (ops.kind === "running") await ops.stop();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test("a held lock starts nothing: no listener, and names the holder", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    // The holder must be a live process other than this one: a child that sleeps until killed.
+    const child = spawn("sleep", ["60"], { stdio: "ignore" });
+    const exited = new Promise((done) => child.on("exit", done));
+    try {
+      const holder = acquireJournalLock(dir, { pid: child.pid!, releaseOnExit: false });
+      expect(holder.kind).toBe("acquired");
+      const listen = fakeListen();
+      const ops = startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp: listen.listenHttp });
+      expect(ops.kind).toBe("lock-held");
+      if (ops.kind === "lock-held") {
+        expect(ops.dir).toBe(dir);
+        expect(ops.heldBy.pid).toBe(child.pid!);
+      }
+      expect(listen.served).toEqual([]);
+      if (holder.kind === "acquired") holder.release();
+    } finally {
+      child.kill();
+      await exited;
+    }
+  });
+
+  test("a port that cannot be bound is E_METRICS_LISTEN (exit 3) and the lock is released", () => {
+    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    const listenHttp: ListenHttp = () => {
+      throw Object.assign(new Error("Failed to start server. Is port 9464 in use?"), { code: "EADDRINUSE" });
+    };
+    let error: unknown;
+    try {
+      startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp });
+    } catch (err) {
+      error = err;
+    }
+    expect(isObcapError(error) && error.code).toBe("E_METRICS_LISTEN");
+    expect(isObcapError(error) && error.exitCode).toBe(3);
+    expect(String((error as Error).message)).toContain("cannot serve metrics on 127.0.0.1:9464");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test("serves the probe's snapshot: base figures at first, the session's once attached", async () => {
+    const listen = fakeListen();
+    const ops = startOperations({ metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp: listen.listenHttp });
+    if (ops.kind !== "running") throw new Error("expected running");
+    expect(ops.metricsUrl).toBe("http://127.0.0.1:9464/metrics");
+    const scrape = async () => parsePrometheusText(await (await listen.served[0]!.fetch(new Request("http://127.0.0.1:9464/metrics"))).text());
+    const before = await scrape();
+    expect(sampleValue(before, "obcap_up")).toBe(1);
+    expect(before.has("obcap_events_written_total")).toBe(false);
+    ops.probe.attach(() => ({ receivedFrames: 5, writer: { ...emptyWriterStats(), written: 4 } }));
+    const after = await scrape();
+    expect(sampleValue(after, "obcap_receiver_frames_total")).toBe(5);
+    expect(sampleValue(after, "obcap_events_written_total")).toBe(4);
+    await ops.stop();
+    expect(listen.closed()).toBe(1);
+  });
+});
+
+describe("isLoopback", () => {
+  test("knows the loopback addresses and nothing else", () => {
+    expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].map(isLoopback)).toEqual([true, true, true, true]);
+    expect(["0.0.0.0", "::", "10.0.0.1", "192.168.1.2", "example.com"].map(isLoopback)).toEqual([false, false, false, false, false]);
+  });
+});
