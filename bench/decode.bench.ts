@@ -3,12 +3,15 @@
  * figures on the last line (for BENCHMARKS.md). Runs in a few seconds.
  *
  * Frames (generated in the exact byte layout of the real 2026 frames, tests/support/frame-generator.ts):
- * - fast path: 16-digit ids, plain numbers (what btcusd sends today): plain JSON.parse;
- * - exact path: 19-digit ids above 2^53 and Python exponent numbers (`6.112e-05`): reviver path.
+ * - fast path: 16-digit ids, plain numbers (what btcusd sends today): read by the layout parser
+ *   (frame-layouts.ts) and encoded by the item templates (item-templates.ts);
+ * - exact path: 19-digit ids above 2^53 and Python exponent numbers (`6.112e-05`): reviver path,
+ *   valibot-backed shape check and the table-driven item encoder.
  * For each: decodeFrame alone, decodeFrame + encodeItem (the writer worker's per-frame work), and
  * decodeItem (export). Each figure is the median of 5 runs over the whole set, after a warm-up.
  */
 import { hasRiskyNumberToken } from "../src/exchange/bitstamp/exact-json.ts";
+import { parseKnownLayout } from "../src/exchange/bitstamp/frame-layouts.ts";
 import { decodeFrame, type MarketEvent } from "../src/pipeline/decode.ts";
 import { decodeItem, encodeItem, type Item } from "../src/store/dynamodb/item-codec.ts";
 import { generateFrames } from "../tests/support/frame-generator.ts";
@@ -53,9 +56,11 @@ function measure(name: string, frames: string[]): Record<string, number> {
   const encoded = frames.map((f) => bytes.encode(f));
   const items: Item[] = frames.map((f) => encodeItem(eventOf(f), SHARDS));
   const risky = frames.filter(hasRiskyNumberToken).length;
+  const known = frames.filter((f) => parseKnownLayout(f) !== undefined).length;
   const figures = {
     frames: frames.length,
     exactPathShare: Number((risky / frames.length).toFixed(3)),
+    knownLayoutShare: Number((known / frames.length).toFixed(3)),
     meanFrameBytes: Math.round(encoded.reduce((s, b) => s + b.length, 0) / encoded.length),
     decodePerSec: rate(encoded, (b) => decodeFrame(b, 1)),
     decodeEncodeItemPerSec: rate(encoded, (b) => {
@@ -65,7 +70,8 @@ function measure(name: string, frames: string[]): Record<string, number> {
     decodeItemPerSec: rate(items, decodeItem),
   };
   console.log(
-    `${name}: ${figures.frames} frames of ~${figures.meanFrameBytes} B (exact path ${(figures.exactPathShare * 100).toFixed(0)}%): ` +
+    `${name}: ${figures.frames} frames of ~${figures.meanFrameBytes} B (exact path ${(figures.exactPathShare * 100).toFixed(0)}%, ` +
+      `layout parser ${(figures.knownLayoutShare * 100).toFixed(0)}%): ` +
       `decode ${figures.decodePerSec.toLocaleString("en")}/s, decode+encodeItem ${figures.decodeEncodeItemPerSec.toLocaleString("en")}/s, ` +
       `decodeItem ${figures.decodeItemPerSec.toLocaleString("en")}/s`,
   );

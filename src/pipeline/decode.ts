@@ -1,6 +1,7 @@
 /**
- * Raw WebSocket frame -> typed result: a market event to store, a control message, a frame we do not
- * store, or an invalid frame with a precise reason. Pure and synchronous (web standards only).
+ * Raw WebSocket frame -> typed result: a market event to store, a gap record (obcap's own `obcap:gap`
+ * frame), a control message, a frame we do not store, or an invalid frame with a precise reason. Pure
+ * and synchronous (web standards only).
  *
  * No renaming happens here: events keep Bitstamp's field names (`microtimestamp`, `amount_str`,
  * `event_id`, ...). The only additions are obcap's own: `stream`, `pair`, `rxMicros`, `extra`,
@@ -11,8 +12,11 @@
  */
 import * as v from "valibot";
 import type { ErrorCode } from "../errors.ts";
-import { parseChannel, type Stream } from "../exchange/bitstamp/channels.ts";
+import { parseChannel, type ParsedChannel, type Stream } from "../exchange/bitstamp/channels.ts";
 import { parseJsonExact } from "../exchange/bitstamp/exact-json.ts";
+import { isOrderFrame, isTradeFrame } from "../exchange/bitstamp/fast-check.ts";
+import { parseKnownLayout } from "../exchange/bitstamp/frame-layouts.ts";
+import { GAP_EVENT, GapFrameSchema, gapOfFrame, type GapReason } from "../exchange/bitstamp/gap-frame.ts";
 import {
   CONTROL_EVENTS,
   ORDER_EVENTS,
@@ -62,8 +66,25 @@ export interface TradeEvent extends MarketEventBase {
 /** A stored event; `stream` discriminates the `data` type. */
 export type MarketEvent = OrderEvent | TradeEvent;
 
+/**
+ * An interval of one channel in which events may be missing, from an `obcap:gap` frame (written by
+ * obcap itself: src/exchange/bitstamp/gap-frame.ts). Stored as a gap item, never as an event.
+ */
+export interface GapEvent {
+  pair: string;
+  stream: Stream;
+  channel: string;
+  startMicros: number;
+  endMicros: number;
+  reason: GapReason;
+  /** When obcap recorded the gap (receive clock, µs). */
+  rxMicros: number;
+}
+
 export type DecodeResult =
   | { kind: "event"; event: MarketEvent }
+  /** An `obcap:gap` frame: an interval of a stored channel in which events may be missing. */
+  | { kind: "gap"; gap: GapEvent }
   /** A `bts:*` frame obcap understands (acks, errors, heartbeat reply, reconnect request). */
   | { kind: "control"; event: string; channel: string; message: ControlMessage }
   /** A valid envelope for a channel or `bts:*` event obcap does not store (book channels, new events). */
@@ -96,12 +117,18 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
     }
   }
 
-  let parsed: unknown;
-  try {
-    parsed = parseJsonExact(text);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    return invalid("E_FRAME_JSON", `Frame is not valid JSON (${reason}); frame: ${quote(text)}`);
+  // Today's order and trade layouts are read by a parser that knows their keys and value types
+  // (frame-layouts.ts): it gives parseJsonExact's result, already shape-checked for `known.stream`,
+  // or nothing, and then the text is parsed and checked in full.
+  const known = parseKnownLayout(text);
+  let parsed: unknown = known?.frame;
+  if (parsed === undefined) {
+    try {
+      parsed = parseJsonExact(text);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return invalid("E_FRAME_JSON", `Frame is not valid JSON (${reason}); frame: ${quote(text)}`);
+    }
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     return invalid("E_FRAME_INVALID", `Frame is not a JSON object with event/channel/data; frame: ${quote(text)}`);
@@ -113,6 +140,7 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
     return schemaFailure(EnvelopeSchema, frameObject, "Invalid frame envelope", text);
   }
 
+  if (event === GAP_EVENT) return decodeGap(frameObject, channel, text, rxMicros);
   if (event.startsWith("bts:")) {
     if (!CONTROL_EVENT_SET.has(event)) return { kind: "unknown", event, channel };
     const result = v.safeParse(ControlMessageSchema, frameObject);
@@ -120,16 +148,49 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
     return { kind: "control", event, channel, message: result.output };
   }
 
-  const parsedChannel = parseChannel(channel);
+  const parsedChannel = cachedChannel(channel);
   const stream = parsedChannel?.stream;
   if (parsedChannel === undefined || stream === undefined) return { kind: "unknown", event, channel };
   // A new event name on a stored channel (Bitstamp adds fields and events over the years) is counted
   // and logged once per kind, like a new channel; a known event with a broken shape is invalid.
   if (stream === "orders" ? !ORDER_EVENT_SET.has(event) : event !== "trade") return { kind: "unknown", event, channel };
-  const schema = stream === "orders" ? OrderFrameSchema : TradeFrameSchema;
-  const result = v.safeParse(schema, frameObject);
-  if (!result.success) return issuesFailure(result.issues, `Invalid ${short(event)} frame on ${short(channel)}`, text);
+  // The layout parser and the hand check (fast-check.ts) accept only what the schema accepts;
+  // anything they doubt goes to valibot, which decides and words the error.
+  if (known?.stream !== stream && !(stream === "orders" ? isOrderFrame(frameObject) : isTradeFrame(frameObject))) {
+    const result = v.safeParse(stream === "orders" ? OrderFrameSchema : TradeFrameSchema, frameObject);
+    if (!result.success) return issuesFailure(result.issues, `Invalid ${short(event)} frame on ${short(channel)}`, text);
+  }
   return { kind: "event", event: buildEvent(stream, parsedChannel.pair, channel, frameObject, rxMicros) };
+}
+
+/** Channels seen lately; a capture has a handful, a hostile stream of made-up names only refills it. */
+const CHANNEL_CACHE = new Map<string, ParsedChannel | undefined>();
+const CHANNEL_CACHE_ENTRIES = 256;
+
+/** {@link parseChannel}, remembered per channel name (it costs a prefix search and a regex). */
+function cachedChannel(channel: string): ParsedChannel | undefined {
+  let parsed = CHANNEL_CACHE.get(channel);
+  if (parsed === undefined && !CHANNEL_CACHE.has(channel)) {
+    // A copy of the name: the frame's own string may be a slice of a whole replay chunk, which the
+    // cache would keep alive (frame-layouts.ts). Only on a miss, so the cost does not matter.
+    const name = JSON.parse(JSON.stringify(channel)) as string;
+    parsed = parseChannel(name);
+    if (CHANNEL_CACHE.size >= CHANNEL_CACHE_ENTRIES) CHANNEL_CACHE.clear();
+    CHANNEL_CACHE.set(name, parsed);
+  }
+  return parsed;
+}
+
+/** An `obcap:gap` frame of a stored channel; anything else under that event name is invalid. */
+function decodeGap(frame: Record<string, unknown>, channel: string, text: string, rxMicros: number): DecodeResult {
+  const result = v.safeParse(GapFrameSchema, frame);
+  if (!result.success) return issuesFailure(result.issues, `Invalid ${GAP_EVENT} frame on ${short(channel)}`, text);
+  const parsedChannel = parseChannel(channel);
+  if (parsedChannel?.stream === undefined) {
+    return invalid("E_FRAME_INVALID", `${GAP_EVENT} frame names ${JSON.stringify(short(channel))}, not a live_orders/live_trades channel; frame: ${quote(text)}`);
+  }
+  const gap = gapOfFrame(result.output);
+  return { kind: "gap", gap: { pair: parsedChannel.pair, stream: parsedChannel.stream, ...gap, rxMicros } };
 }
 
 /** Builds the event from the validated wire object itself: valibot's output would reorder keys. */
@@ -140,18 +201,12 @@ function buildEvent(stream: Stream, pair: string, channel: string, frame: Record
   for (const key of topLevelKeys) {
     if (key !== "data" && key !== "channel" && key !== "event") extra[key] = frame[key];
   }
-  const base = {
-    pair,
-    channel,
-    extra,
-    eventId: frame.event_id as string | undefined,
-    preEventId: frame.pre_event_id as string | undefined,
-    rxMicros,
-    topLevelKeys,
-  };
+  const eventId = frame.event_id as string | undefined;
+  const preEventId = frame.pre_event_id as string | undefined;
+  // Object literals, not spreads of a shared base: one allocation and one shape per stream.
   return stream === "orders"
-    ? { ...base, stream, event: frame.event as OrderEventName, data: frame.data as OrderData }
-    : { ...base, stream, event: "trade", data: frame.data as TradeData };
+    ? { pair, channel, extra, eventId, preEventId, rxMicros, topLevelKeys, stream, event: frame.event as OrderEventName, data: frame.data as OrderData }
+    : { pair, channel, extra, eventId, preEventId, rxMicros, topLevelKeys, stream, event: "trade", data: frame.data as TradeData };
 }
 
 function schemaFailure(

@@ -44,6 +44,50 @@ export function isNumberAttributeSafe(text: string): boolean {
   return nonZero || text.charCodeAt(0) !== 45; // "-0", "-0.00" would come back as "0"
 }
 
+const MINUS = 45;
+const DOT = 46;
+const ZERO = 48;
+const ONE = 49;
+const NINE = 57;
+
+/** {@link numberAttributeScale} of text that cannot be an N attribute (store it as S verbatim). */
+export const NOT_A_NUMBER_ATTRIBUTE = -1;
+
+/**
+ * How to store a decimal text, in one scan (the item codec's hot path): {@link NOT_A_NUMBER_ATTRIBUTE}
+ * unless {@link isNumberAttributeSafe}; else the scale to record, {@link scaleOf} when
+ * {@link needsScale}, 0 when the canonical form keeps every digit.
+ */
+export function numberAttributeScale(text: string): number {
+  const n = text.length;
+  const intStart = text.charCodeAt(0) === MINUS ? 1 : 0;
+  let i = intStart;
+  let c = text.charCodeAt(i);
+  // Integer part: "0", or a digit 1-9 followed by digits (no leading zeros).
+  if (c === ZERO) i++;
+  else if (c >= ONE && c <= NINE) {
+    i++;
+    while (i < n && (c = text.charCodeAt(i)) >= ZERO && c <= NINE) i++;
+  } else return NOT_A_NUMBER_ATTRIBUTE;
+  let nonZero = i - intStart > 1 || text.charCodeAt(intStart) !== ZERO;
+  let scale = 0;
+  if (i < n) {
+    if (text.charCodeAt(i) !== DOT) return NOT_A_NUMBER_ATTRIBUTE;
+    const fracStart = ++i;
+    for (; i < n; i++) {
+      c = text.charCodeAt(i);
+      if (c < ZERO || c > NINE) return NOT_A_NUMBER_ATTRIBUTE;
+      if (c !== ZERO) nonZero = true;
+    }
+    scale = n - fracStart;
+    if (scale === 0) return NOT_A_NUMBER_ATTRIBUTE;
+  }
+  const digits = n - intStart - (scale > 0 ? 1 : 0);
+  if (digits > DYNAMODB_MAX_DIGITS) return NOT_A_NUMBER_ATTRIBUTE;
+  if (!nonZero && intStart === 1) return NOT_A_NUMBER_ATTRIBUTE; // "-0", "-0.00" would come back as "0"
+  return scale > 0 && text.charCodeAt(n - 1) === ZERO ? scale : 0;
+}
+
 /** True if the canonical form DynamoDB returns drops trailing fraction zeros of `plain`. */
 export function needsScale(plain: string): boolean {
   return plain.indexOf(".") >= 0 && plain.charCodeAt(plain.length - 1) === 48;

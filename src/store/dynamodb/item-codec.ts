@@ -9,14 +9,20 @@
  * a key order other than the usual one goes to `ko`. {@link decodeItem} therefore rebuilds the frame
  * byte for byte for every compact frame Bitstamp sends, and value for value for anything else.
  *
+ * Encoding has two paths with one result: today's two frame layouts are built as one object literal
+ * (item-templates.ts, the hot path of capture and replay), anything else field by field from the
+ * tables below ({@link encodeItemByTable}).
+ *
  * Reads use the low-level client, where N is a string: no float ever appears.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { channelName, type Stream } from "../../exchange/bitstamp/channels.ts";
-import { isExactNumber, numberText, parseJsonExact, stringifyExact } from "../../exchange/bitstamp/exact-json.ts";
-import type { MarketEvent } from "../../pipeline/decode.ts";
-import { isNumberAttributeSafe, needsScale, padToScale, scaleOf, toPlainDecimal } from "./decimal.ts";
-import { eventKeys, parsePartitionKey } from "./keys.ts";
+import { JsonNumber, numberText, parseJsonExact, stringifyExact } from "../../exchange/bitstamp/exact-json.ts";
+import { GAP_EVENT, gapFrame, type GapReason } from "../../exchange/bitstamp/gap-frame.ts";
+import type { GapEvent, MarketEvent } from "../../pipeline/decode.ts";
+import { NOT_A_NUMBER_ATTRIBUTE, numberAttributeScale, padToScale, toPlainDecimal } from "./decimal.ts";
+import { templateItem } from "./item-templates.ts";
+import { eventKeys, gapKeys, parseGapPartitionKey, parsePartitionKey } from "./keys.ts";
 
 /** Version of the attribute layout below; the table metadata item records it. */
 export const ITEM_FORMAT_VERSION = 1;
@@ -81,13 +87,20 @@ const ENVELOPE_KEYS = ["data", "channel", "event"] as const;
 /** Attributes that are not wire fields. */
 export const RESERVED_ATTRIBUTES = ["pk", "sk", "rx", "ev", "sc", "ko", "xd", "xt"] as const;
 
+/** Attributes of a gap item besides pk, sk, rx, ev: start µs, end µs, reason. */
+export const GAP_ATTRIBUTES = { start: "gs", end: "ge", reason: "gr" } as const;
+
 interface FieldTable {
   readonly fields: readonly FieldSpec[];
   readonly byWire: ReadonlyMap<string, { spec: FieldSpec; index: number }>;
+  /** The same entries in a null-prototype object: a property lookup is cheaper than `Map.get` on the hot path. */
+  readonly byWireKey: Readonly<Record<string, { spec: FieldSpec; index: number } | undefined>>;
 }
 
 function fieldTable(fields: readonly FieldSpec[], firstIndex = 0): FieldTable {
-  return { fields, byWire: new Map(fields.map((spec, i) => [spec.wire, { spec, index: firstIndex + i }])) };
+  const entries = fields.map((spec, i) => [spec.wire, { spec, index: firstIndex + i }] as const);
+  const byWireKey = Object.assign(Object.create(null) as Record<string, { spec: FieldSpec; index: number }>, Object.fromEntries(entries));
+  return { fields, byWire: new Map(entries), byWireKey };
 }
 
 const DATA_TABLES: Record<Stream, FieldTable> = { orders: fieldTable(ORDER_FIELDS), trades: fieldTable(TRADE_FIELDS) };
@@ -112,16 +125,25 @@ interface Pass {
  */
 export function encodeItem(ev: MarketEvent, shards: number): Item {
   const { pk, sk } = eventKeys(ev, shards);
-  const item: Item = { pk: { S: pk }, sk: { S: sk }, rx: { N: String(Math.trunc(ev.rxMicros)) }, ev: { S: ev.event } };
+  const rx = String(Math.trunc(ev.rxMicros));
+  // Today's two layouts as one object literal (item-templates.ts); the same item as below.
+  const fast = templateItem(ev, pk, sk, rx);
+  if (fast !== undefined) return fast;
+  return encodeItemByTable(ev, pk, sk, rx);
+}
+
+/** The general path of {@link encodeItem}: any layout, unknown fields, any key order. Exported for the tests that hold both paths to one item. */
+export function encodeItemByTable(ev: MarketEvent, pk: string, sk: string, rx: string): Item {
+  const item: Item = { pk: { S: pk }, sk: { S: sk }, rx: { N: rx }, ev: { S: ev.event } };
   const pass: Pass = { item, scales: "", inTemplateOrder: true };
 
   const data = ev.data as Record<string, unknown>;
   const dataKeys = Object.keys(data);
-  const unknownData = encodeObject(pass, DATA_TABLES[ev.stream], data, dataKeys, false);
+  const unknownData = encodeData(pass, DATA_TABLES[ev.stream], data, dataKeys);
   if (unknownData !== undefined) item.xd = { S: stringifyExact(unknownData) };
 
   const topKeys = wireTopLevelKeys(ev);
-  const unknownTop = encodeObject(pass, TOP_TABLE, ev.extra, topKeys, true);
+  const unknownTop = encodeTop(pass, ev.extra, topKeys);
   if (unknownTop !== undefined) item.xt = { S: stringifyExact(unknownTop) };
 
   if (pass.scales !== "") item.sc = { S: pass.scales.slice(0, -1) };
@@ -132,41 +154,57 @@ export function encodeItem(ev: MarketEvent, shards: number): Item {
 /** The frame's top-level keys in wire order, or the template order when the event does not say (or says inconsistently). */
 function wireTopLevelKeys(ev: MarketEvent): readonly string[] {
   const given = ev.topLevelKeys;
-  if (given !== undefined && Object.keys(ev.extra).every((key) => given.includes(key))) return given;
+  if (given !== undefined && everyKeyListed(ev.extra, given)) return given;
   return [...ENVELOPE_KEYS, ...Object.keys(ev.extra)];
 }
 
+function everyKeyListed(obj: Record<string, unknown>, keys: readonly string[]): boolean {
+  for (const key of Object.keys(obj)) if (!keys.includes(key)) return false;
+  return true;
+}
+
 /**
- * Stores the known fields of `obj` as attributes and returns the others (or undefined). `keys` is
- * the wire order; at the top level (`envelope`) the keys data/channel/event only take part in the
- * order check, since they are stored elsewhere (ev, pk) or are the data object itself.
+ * Stores the known fields of `data` as attributes and returns the others (or undefined). `keys` is
+ * its wire order (its own keys): known keys in table order, unknown keys after all of them is the
+ * template order, which needs no `ko`.
  */
-function encodeObject(
-  pass: Pass,
-  table: FieldTable,
-  obj: Record<string, unknown>,
-  keys: readonly string[],
-  envelope: boolean,
-): Record<string, unknown> | undefined {
+function encodeData(pass: Pass, table: FieldTable, data: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> | undefined {
   let unknown: Record<string, unknown> | undefined;
   let lastIndex = -1;
-  let sawUnknown = false;
   for (const key of keys) {
-    let index = envelope ? (ENVELOPE_KEYS as readonly string[]).indexOf(key) : -1;
+    const value = data[key];
+    const known = table.byWireKey[key];
+    if (known === undefined || !encodeField(pass, known.spec, value)) {
+      // Null prototype: a wire key "__proto__" must stay a plain field.
+      (unknown ??= Object.create(null) as Record<string, unknown>)[key] = value;
+      continue;
+    }
+    if (unknown !== undefined || known.index < lastIndex) pass.inTemplateOrder = false;
+    lastIndex = known.index;
+  }
+  return unknown;
+}
+
+/**
+ * The top level: `keys` is the wire order, where data/channel/event only take part in the order
+ * check (they are stored elsewhere: the data attributes, pk, ev); the other fields are in `extra`.
+ */
+function encodeTop(pass: Pass, extra: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> | undefined {
+  let unknown: Record<string, unknown> | undefined;
+  let lastIndex = -1;
+  for (const key of keys) {
+    let index = key === "data" ? 0 : key === "channel" ? 1 : key === "event" ? 2 : -1;
     if (index < 0) {
-      if (!Object.hasOwn(obj, key)) continue;
-      const value = obj[key];
-      const known = table.byWire.get(key);
+      if (!Object.hasOwn(extra, key)) continue;
+      const value = extra[key];
+      const known = TOP_TABLE.byWireKey[key];
       if (known === undefined || !encodeField(pass, known.spec, value)) {
-        // Null prototype: a wire key "__proto__" must stay a plain field.
         (unknown ??= Object.create(null) as Record<string, unknown>)[key] = value;
-        sawUnknown = true;
         continue;
       }
       index = known.index;
     }
-    // Template order: known keys in table order, unknown keys after all of them.
-    if (sawUnknown || index < lastIndex) pass.inTemplateOrder = false;
+    if (unknown !== undefined || index < lastIndex) pass.inTemplateOrder = false;
     lastIndex = index;
   }
   return unknown;
@@ -176,8 +214,15 @@ function encodeObject(
 function encodeField(pass: Pass, spec: FieldSpec, value: unknown): boolean {
   switch (spec.kind) {
     case "number":
-      if (!isExactNumber(value)) return false;
-      encodeDecimalText(pass, spec.attr, numberText(value));
+      if (typeof value === "number") {
+        // A plain double prints as its exact wire text (parseJsonExact kept any other spelling as a
+        // JsonNumber): a plain decimal without trailing fraction zeros, or in exponent form.
+        const text = numberText(value);
+        pass.item[spec.attr] = Number.isFinite(value) && !text.includes("e") ? { N: text } : { S: text };
+        return true;
+      }
+      if (!(value instanceof JsonNumber)) return false;
+      encodeDecimalText(pass, spec.attr, value.text);
       return true;
     case "decimal":
       if (typeof value !== "string") return false;
@@ -194,13 +239,38 @@ function encodeField(pass: Pass, spec: FieldSpec, value: unknown): boolean {
   }
 }
 
+/** N when canonical form + recorded scale gives the text back (one scan), else S verbatim. */
 function encodeDecimalText(pass: Pass, attr: string, text: string): void {
-  if (!isNumberAttributeSafe(text)) {
+  const scale = numberAttributeScale(text);
+  if (scale === NOT_A_NUMBER_ATTRIBUTE) {
     pass.item[attr] = { S: text };
     return;
   }
   pass.item[attr] = { N: text };
-  if (needsScale(text)) pass.scales += `${attr}${scaleOf(text)},`;
+  if (scale > 0) pass.scales += `${attr}${scale},`;
+}
+
+/**
+ * Builds the item of a gap record (docs/data-model.md, "Gap items"): pk `<pair>#<stream>#gaps`,
+ * sk `<start µs16>#<end µs16>#<reason>`, and `rx`, `ev` ("obcap:gap"), `gs`, `ge` (N, µs), `gr` (S).
+ * The writer calls this for `decodeFrame` results of kind "gap" (no shard: gaps have one partition).
+ */
+export function encodeGapItem(gap: GapEvent): Item {
+  const { pk, sk } = gapKeys(gap);
+  return {
+    pk: { S: pk },
+    sk: { S: sk },
+    rx: { N: String(Math.trunc(gap.rxMicros)) },
+    ev: { S: GAP_EVENT },
+    [GAP_ATTRIBUTES.start]: { N: String(Math.trunc(gap.startMicros)) },
+    [GAP_ATTRIBUTES.end]: { N: String(Math.trunc(gap.endMicros)) },
+    [GAP_ATTRIBUTES.reason]: { S: gap.reason },
+  };
+}
+
+/** True for an item written by {@link encodeGapItem}. */
+export function isGapItem(item: Item): boolean {
+  return parseGapPartitionKey(item.pk?.S ?? "") !== undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,11 +279,14 @@ function encodeDecimalText(pass: Pass, attr: string, text: string): void {
 /**
  * Rebuilds the original frame as compact JSON (`{"data":{...},"channel":...,"event":...,...}`) from
  * an item as DynamoDB returns it (Numbers canonicalized, maybe in exponent form). Throws `Error`
- * naming the item's keys if the item was not written by {@link encodeItem}.
+ * naming the item's keys if the item was not written by {@link encodeItem}. Gap items (written by
+ * {@link encodeGapItem}) give their `obcap:gap` frame back.
  */
 export function decodeItem(item: Item): string {
   const pk = item.pk?.S ?? "";
   const where = () => `item ${JSON.stringify(pk)} / ${JSON.stringify(item.sk?.S ?? "")}`;
+  const gapParts = parseGapPartitionKey(pk);
+  if (gapParts !== undefined) return decodeGapItem(item, gapParts.pair, gapParts.stream, where);
   const parts = parsePartitionKey(pk);
   const event = item.ev?.S;
   if (parts === undefined || event === undefined) throw new Error(`${where()} is not an obcap event item (bad pk or no ev)`);
@@ -230,6 +303,23 @@ export function decodeItem(item: Item): string {
     event: JSON.stringify(event),
   };
   return emitObject(item, TOP_TABLE, unknownTop, order?.[1], scales, where, envelope);
+}
+
+/** The `obcap:gap` frame of a gap item, byte for byte as `gapFrame` wrote it. */
+function decodeGapItem(item: Item, pair: string, stream: Stream, where: () => string): string {
+  const micros = (attr: string): number => {
+    const n = item[attr]?.N;
+    if (n === undefined) throw new Error(`${where()} is a gap item without a Number ${attr}`);
+    return Number(restoreDecimal(n, undefined, where));
+  };
+  const reason = item[GAP_ATTRIBUTES.reason]?.S;
+  if (reason === undefined) throw new Error(`${where()} is a gap item without ${GAP_ATTRIBUTES.reason}`);
+  return gapFrame({
+    channel: channelName(stream, pair),
+    startMicros: micros(GAP_ATTRIBUTES.start),
+    endMicros: micros(GAP_ATTRIBUTES.end),
+    reason: reason as GapReason,
+  });
 }
 
 /** Receive time (µs) stored with the item. */

@@ -7,11 +7,16 @@
  *   sk = <microtimestamp, 16 digits>#<event_id>                            (frames with event_id)
  *      | <µs16>#<order id>#<c|u|d>[#<amount_str> for order_changed]       (older order frames)
  *      | <µs16>#t#<trade id>                                              (trades without event_id)
+ *
+ * Gap records (intervals of a channel in which events may be missing) have their own partition:
+ *
+ *   pk = <pair>#<stream>#gaps                                              btcusd#orders#gaps
+ *   sk = <start µs16>#<end µs16>#<reason>
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { STREAMS, type Stream } from "../../exchange/bitstamp/channels.ts";
 import { numberText } from "../../exchange/bitstamp/exact-json.ts";
-import type { MarketEvent } from "../../pipeline/decode.ts";
+import type { GapEvent, MarketEvent } from "../../pipeline/decode.ts";
 
 /**
  * Shards per (pair, stream, hour). One partition key takes at most 1,000 WCU/s; an item here is
@@ -43,11 +48,34 @@ function hourBucketOfIndex(hourIndex: number): string {
   return cachedHourBucket;
 }
 
+/** The hour {@link hourBucketOf} last computed, as 16-digit µs bounds [from, to) and its bucket. */
+let lastHourFromText = "";
+let lastHourToText = "";
+let lastHourBucket = "";
+
 /** UTC hour bucket `YYYYMMDDHH` of a Bitstamp `microtimestamp` string ("1786269861947000" -> "2026080910"). */
 export function hourBucketOf(microtimestamp: string): string {
+  // Events arrive in time order, so most fall in the last hour seen: two string comparisons (equal
+  // length digit strings compare like their numbers) instead of a Number conversion and a division.
+  if (microtimestamp.length === MICROS_DIGITS && microtimestamp >= lastHourFromText && microtimestamp < lastHourToText) return lastHourBucket;
   // Dropping the last 3 digits gives ms, which stays an exact double for any realistic date.
   const ms = microtimestamp.length > 3 ? Number(microtimestamp.slice(0, -3)) : 0;
-  return hourBucketOfIndex(Math.floor(ms / MS_PER_HOUR));
+  const hourIndex = Math.floor(ms / MS_PER_HOUR);
+  const bucket = hourBucketOfIndex(hourIndex);
+  if (microtimestamp.length === MICROS_DIGITS && isDigits(microtimestamp)) {
+    lastHourFromText = sortKeyMicros(hourIndex * MICROS_PER_HOUR);
+    lastHourToText = sortKeyMicros((hourIndex + 1) * MICROS_PER_HOUR);
+    lastHourBucket = bucket;
+  }
+  return bucket;
+}
+
+function isDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** UTC hour bucket of a time in microseconds (a number, e.g. a query bound). */
@@ -113,6 +141,7 @@ export function parsePartitionKey(pk: string): PartitionKeyParts | undefined {
 
 /** Zero-padded microtimestamp that starts a sort key; also the lower bound of a time-range query. */
 export function sortKeyMicros(micros: string | number): string {
+  if (typeof micros === "string" && micros.length >= MICROS_DIGITS) return micros; // every microtimestamp since 2001
   return String(micros).padStart(MICROS_DIGITS, "0");
 }
 
@@ -140,4 +169,33 @@ export function eventKeys(ev: MarketEvent, shards: number): { pk: string; sk: st
 /** `pk + "\0" + sk`: identity of an item, for deduplication inside a BatchWriteItem. */
 export function itemKey(item: Record<string, AttributeValue>): string {
   return `${item.pk?.S ?? ""}\u0000${item.sk?.S ?? ""}`;
+}
+
+/** Last part of a gap partition key (`btcusd#orders#gaps`); never an hour bucket (those are 10 digits). */
+export const GAPS_KEY_PART = "gaps";
+
+/** `<pair>#<stream>#gaps`: every gap of one channel, in one partition (gaps are rare and small). */
+export function gapPartitionKey(pair: string, stream: Stream): string {
+  return `${pair}#${stream}#${GAPS_KEY_PART}`;
+}
+
+/** Splits a gap partition key; `undefined` for anything else (event keys, {@link META_KEY}). */
+export function parseGapPartitionKey(pk: string): { pair: string; stream: Stream } | undefined {
+  const parts = pk.split("#");
+  if (parts.length !== 3 || parts[2] !== GAPS_KEY_PART) return undefined;
+  const [pair, stream] = parts as [string, string, string];
+  if (!(STREAMS as readonly string[]).includes(stream) || pair === "") return undefined;
+  return { pair, stream: stream as Stream };
+}
+
+/**
+ * Partition and sort key of a gap: `sk = <start µs16>#<end µs16>#<reason>`, so string order is start
+ * order, and the same gap recorded twice (journal replay) overwrites itself. A reader looking for the
+ * gaps touching [from, to] queries `sk <= sortKeyMicros(to) + "~"` and keeps those whose end >= from.
+ */
+export function gapKeys(gap: GapEvent): { pk: string; sk: string } {
+  return {
+    pk: gapPartitionKey(gap.pair, gap.stream),
+    sk: `${sortKeyMicros(Math.trunc(gap.startMicros))}#${sortKeyMicros(Math.trunc(gap.endMicros))}#${gap.reason}`,
+  };
 }

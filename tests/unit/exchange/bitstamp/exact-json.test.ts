@@ -6,7 +6,9 @@
 import { describe, expect, test } from "bun:test";
 import {
   JsonNumber,
+  beginNumberTexts,
   hasRiskyNumberToken,
+  noteNumberText,
   numberText,
   parseJsonExact,
   parseJsonWithSource,
@@ -118,6 +120,21 @@ describe("parseJsonExact", () => {
   test("numberText prints a plain number the way String does", () => {
     expect(numberText(0.00171371)).toBe("0.00171371");
     expect(numberText(new JsonNumber("7.92010000"))).toBe("7.92010000");
+  });
+
+  test("numberText answers from the texts noted for the last frame's numbers, and from String for other values", () => {
+    // Noting a text String would not print shows where the answer comes from; parsers note only exact
+    // tokens (frame-layouts.test.ts checks that every number it reads is printed back as written).
+    beginNumberTexts('{"amount":0.06250}');
+    noteNumberText(10, 17, 0.0625);
+    expect(numberText(0.0625)).toBe("0.06250");
+    expect(numberText(1.5)).toBe("1.5");
+    // A new frame forgets the previous frame's texts.
+    beginNumberTexts('{"x":7}');
+    noteNumberText(5, 6, 7);
+    expect(numberText(0.0625)).toBe("0.0625");
+    expect(numberText(7)).toBe("7");
+    beginNumberTexts("");
   });
 });
 

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { isNumberAttributeSafe, needsScale, padToScale, scaleOf, toPlainDecimal } from "../../../../src/store/dynamodb/decimal.ts";
+import {
+  NOT_A_NUMBER_ATTRIBUTE,
+  isNumberAttributeSafe,
+  needsScale,
+  numberAttributeScale,
+  padToScale,
+  scaleOf,
+  toPlainDecimal,
+} from "../../../../src/store/dynamodb/decimal.ts";
 
 describe("toPlainDecimal", () => {
   test.each([
@@ -55,5 +63,40 @@ describe("isNumberAttributeSafe", () => {
     for (const bad of ["1E-8", "1e-08", "-0", "-0.00", "007", ".5", "1".repeat(39), `0.${"0".repeat(37)}1`, "", "12,5"]) {
       expect(isNumberAttributeSafe(bad)).toBe(false);
     }
+  });
+});
+
+describe("numberAttributeScale", () => {
+  /** The answer of the separate checks it replaces on the item encoder's hot path. */
+  const reference = (text: string) => (!isNumberAttributeSafe(text) ? NOT_A_NUMBER_ATTRIBUTE : needsScale(text) ? scaleOf(text) : 0);
+
+  test.each([
+    ["58356.10", 2],
+    ["0.00000000", 8],
+    ["58356.1", 0],
+    ["32", 0],
+    ["0", 0],
+    ["-12.50", 2],
+    ["1E-8", NOT_A_NUMBER_ATTRIBUTE],
+    ["-0.00", NOT_A_NUMBER_ATTRIBUTE],
+    ["007", NOT_A_NUMBER_ATTRIBUTE],
+    ["1".repeat(39), NOT_A_NUMBER_ATTRIBUTE],
+  ])("%s -> %d", (text, expected) => {
+    expect(numberAttributeScale(text)).toBe(expected);
+  });
+
+  test("gives the same answer as isNumberAttributeSafe, needsScale and scaleOf on 50,000 random texts (seed 5)", () => {
+    let a = 5;
+    const rand = () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+    const alphabet = "0000123456789-.eE";
+    let numbers = 0;
+    for (let i = 0; i < 50_000; i++) {
+      let text = "";
+      for (let n = Math.floor(rand() * (rand() < 0.05 ? 45 : 12)); n > 0; n--) text += alphabet[Math.floor(rand() * alphabet.length)];
+      const expected = reference(text);
+      if (numberAttributeScale(text) !== expected) throw new Error(`numberAttributeScale(${JSON.stringify(text)}) is not ${expected}`);
+      if (expected !== NOT_A_NUMBER_ATTRIBUTE) numbers++;
+    }
+    expect(numbers).toBeGreaterThan(2_000);
   });
 });

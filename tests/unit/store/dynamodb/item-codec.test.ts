@@ -5,15 +5,18 @@
  */
 import { describe, expect, test } from "bun:test";
 import { decodeFrame, type MarketEvent } from "../../../../src/pipeline/decode.ts";
+import { JsonNumber } from "../../../../src/exchange/bitstamp/exact-json.ts";
 import {
   RESERVED_ATTRIBUTES,
   decodeItem,
   decodeItemRx,
   encodeItem,
+  encodeItemByTable,
   knownAttributeNames,
   type Item,
 } from "../../../../src/store/dynamodb/item-codec.ts";
-import { META_KEY } from "../../../../src/store/dynamodb/keys.ts";
+import { META_KEY, eventKeys } from "../../../../src/store/dynamodb/keys.ts";
+import { ODD_VALUES, baseFrames } from "../../exchange/bitstamp/frame-mutations.ts";
 import { parseJsonExactForCompare } from "../../../support/exact-compare.ts";
 import { EDGE_BASE_ORDER_2026, EDGE_BASE_TRADE_2026, EDGE_CASES, editFrame as edit } from "../../../support/edge-frames.ts";
 import { orderAndTradeFrameEntries } from "../../../support/fixtures.ts";
@@ -211,5 +214,57 @@ describe("decodeItem on items it did not write", () => {
     const item = encodeItem(eventOf(ORDER_2026), 4);
     item.p = { BOOL: true };
     expect(() => decodeItem(item)).toThrow(/item "btcusd#orders#2026080910#0" .*attribute p \(price_str\) has an unexpected type BOOL/);
+  });
+});
+
+describe("the layout fast path (item-templates.ts)", () => {
+  /** encodeItem against the general table-driven path: the same attributes, values and attribute order. */
+  function expectSameAsTable(ev: MarketEvent, where: string): void {
+    let keys: { pk: string; sk: string };
+    try {
+      keys = eventKeys(ev, 4);
+    } catch {
+      expect(() => encodeItem(ev, 4)).toThrow(); // a mutated key field: no keys, no item, on either path
+      return;
+    }
+    const { pk, sk } = keys;
+    const fast = encodeItem(ev, 4);
+    const general = encodeItemByTable(ev, pk, sk, String(Math.trunc(ev.rxMicros)));
+    if (JSON.stringify(fast) !== JSON.stringify(general)) throw new Error(`${where}:\n${JSON.stringify(fast)}\n${JSON.stringify(general)}`);
+  }
+
+  /** Events whose data, extra fields or key order were changed after decoding (encodeItem takes any MarketEvent). */
+  function* eventMutations(ev: MarketEvent): Generator<[string, MarketEvent]> {
+    const data = ev.data as Record<string, unknown>;
+    const withData = (changed: Record<string, unknown>) => ({ ...ev, data: changed }) as unknown as MarketEvent;
+    for (const key of Object.keys(data)) {
+      const { [key]: _removed, ...rest } = data;
+      yield [`data.${key} removed`, withData(rest)];
+      for (const value of ODD_VALUES) yield [`data.${key} = ${String(value)}`, withData({ ...data, [key]: value })];
+    }
+    const extra = ev.extra;
+    for (const key of Object.keys(extra)) {
+      for (const value of [42, null, "", new JsonNumber("1.50")]) yield [`${key} = ${String(value)}`, { ...ev, extra: { ...extra, [key]: value } }];
+    }
+    yield ["an unknown data field", withData({ ...data, venue: "x" })];
+    yield ["an unknown top-level field", { ...ev, extra: { ...extra, seq: 1 }, topLevelKeys: [...(ev.topLevelKeys ?? []), "seq"] }];
+    yield ["data keys reversed", withData(Object.fromEntries(Object.entries(data).reverse()))];
+    yield ["no topLevelKeys", { ...ev, topLevelKeys: undefined }];
+    yield ["top-level keys in another order", { ...ev, topLevelKeys: [...(ev.topLevelKeys ?? [])].reverse() }];
+  }
+
+  test("builds the same item as the general path for real, edge-case and generated frames", () => {
+    for (const [i, text] of baseFrames(300).entries()) expectSameAsTable(eventOf(text), `frame #${i}`);
+  });
+
+  test("builds the same item as the general path for events changed after decoding", () => {
+    let events = 0;
+    for (const text of [ORDER_2026, TRADE_2026, ...generateFrames({ pairs: ["btcusd"], countPerPair: 20, seed: 4 })]) {
+      for (const [what, ev] of eventMutations(eventOf(text))) {
+        expectSameAsTable(ev, what);
+        events++;
+      }
+    }
+    expect(events).toBeGreaterThan(5_000);
   });
 });

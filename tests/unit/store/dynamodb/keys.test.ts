@@ -48,6 +48,24 @@ describe("partition key", () => {
     expect(hourBucketOf("1786269599999999")).toBe("2026080909");
   });
 
+  test("the hour bucket of any microtimestamp, in or out of order, is its UTC hour (20,000 random times around hour ends)", () => {
+    // The reference: the UTC hour of the time, from Date, for every call (no cache).
+    const reference = (micros: string) => new Date(Math.floor(Number(micros) / 1000)).toISOString().slice(0, 13).replace(/[-T]/g, "");
+    let a = 11;
+    const rand = () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+    const hourEnd = 1_786_269_600_000_000;
+    for (let i = 0; i < 20_000; i++) {
+      const shape = rand();
+      let micros: number;
+      if (shape < 0.4) micros = hourEnd + Math.floor((rand() - 0.5) * 4) * 3_600_000_000 + (rand() < 0.5 ? Math.floor(rand() * 3) - 1 : Math.floor((rand() - 0.5) * 2_000)); // an hour end, or 1 µs / up to 1 ms off
+      else if (shape < 0.8) micros = Math.floor(rand() * 2_000_000_000_000_000); // any 16-digit time up to 2033
+      else micros = Math.floor(rand() * 10 ** (4 + Math.floor(rand() * 12))); // fewer digits (1970)
+      for (const text of [String(micros), String(micros).padStart(16, "0")]) {
+        if (hourBucketOf(text) !== reference(text)) throw new Error(`hourBucketOf(${text}) is ${hourBucketOf(text)}, not ${reference(text)}`);
+      }
+    }
+  });
+
   test("hour buckets between two times include both ends", () => {
     expect(hourBucketsBetween(1786269599999000, 1786273200000000)).toEqual(["2026080909", "2026080910", "2026080911"]);
     expect(hourBucketsBetween(1786269600000000, 1786269600000001)).toEqual(["2026080910"]);
@@ -99,6 +117,8 @@ describe("sort key", () => {
   test("pads short microtimestamps to 16 digits so they sort as numbers", () => {
     expect(sortKeyMicros("999000")).toBe("0000000000999000");
     expect(sortKeyMicros(1786269861947000)).toBe("1786269861947000");
+    expect(sortKeyMicros(999000)).toBe("0000000000999000");
+    expect(sortKeyMicros("1786269861947000")).toBe("1786269861947000");
   });
 
   test("the same frame gives the same keys twice, whatever the receive time", () => {
