@@ -4,6 +4,9 @@
  * and prints what the table holds.
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
 import { decodeItem } from "../src/store/dynamodb/item-codec.ts";
@@ -11,6 +14,8 @@ import { decodeItem } from "../src/store/dynamodb/item-codec.ts";
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 5);
 const env = { ...process.env, AWS_ACCESS_KEY_ID: "demo", AWS_SECRET_ACCESS_KEY: "demo", AWS_REGION: "us-east-1" };
 const bin = "./dist/obcap";
+// Its own journal directory: the demo never mixes with a real capture's ./obcap-data.
+const journal = mkdtempSync(join(tmpdir(), "obcap-demo-"));
 
 const ddb = await startDynamoDbLocal();
 console.log(`DynamoDB Local: ${ddb.endpoint}`);
@@ -23,7 +28,7 @@ console.log(`local exchange: ${wsUrl}`);
 
 try {
   await run([bin, "table", "create", "--table", "Demo", "--endpoint", ddb.endpoint]);
-  const capture = spawn(bin, ["--pair", "btcusd,ethusd", "--table", "Demo", "--endpoint", ddb.endpoint, "--ws-url", wsUrl, "--rest-url", restUrl, "--progress-s", "2"], { env, stdio: "inherit" });
+  const capture = spawn(bin, ["--pair", "btcusd,ethusd", "--table", "Demo", "--endpoint", ddb.endpoint, "--ws-url", wsUrl, "--rest-url", restUrl, "--progress-s", "2", "--journal", journal], { env, stdio: "inherit" });
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   capture.kill("SIGINT");
   const code = await new Promise<number | null>((r) => capture.on("exit", r));
@@ -55,6 +60,7 @@ try {
 } finally {
   exchange.kill("SIGTERM");
   await ddb.stop();
+  rmSync(journal, { recursive: true, force: true });
 }
 
 function run(cmd: string[]): Promise<void> {

@@ -19,6 +19,8 @@ export const EXIT = {
   transient: 4,
   /** The capture ran but frames were lost (queue overflow); the summary says how many. */
   dataLoss: 5,
+  /** replay: input lines (or export: stored items) that could not be used; the log names each (`file:line: reason`). */
+  badInput: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -38,11 +40,35 @@ export const ERROR_CODES = {
   E_SUBSCRIBE_REJECTED: EXIT.config,
   E_SUBSCRIBE_TIMEOUT: EXIT.transient,
   E_FRAMES_LOST: EXIT.dataLoss,
+  /** The journal directory (or the --out file) cannot be written: permissions, disk full. */
+  E_JOURNAL_IO: EXIT.config,
+  /** replay: a path that does not exist, cannot be read, or a directory without recordings. */
+  E_INPUT_UNREADABLE: EXIT.usage,
+  /** replay: bad lines were skipped (or `--strict` stopped at the first one). */
+  E_BAD_LINES: EXIT.badInput,
+  /** export: stored items that are not obcap event items (reported by key, not exported). */
+  E_BAD_ITEMS: EXIT.badInput,
+  /** replay --resume: the checkpoint belongs to other inputs or another table. */
+  E_CHECKPOINT_MISMATCH: EXIT.usage,
+  /** replay: the checkpoint file cannot be read (corrupt) or written (permissions, disk). */
+  E_CHECKPOINT_IO: EXIT.config,
+  /** replay: stopped by SIGINT/SIGTERM after saving its checkpoint; `--resume` continues it. */
+  E_INTERRUPTED: EXIT.transient,
+  /** The journal directory's lock file cannot be created or read (permissions, read-only disk). */
+  E_LOCK_FAILED: EXIT.config,
+  /** `--metrics-port` cannot be bound (in use, not allowed). */
+  E_METRICS_LISTEN: EXIT.config,
+  /** `obcap status`: nothing answers at the metrics URL. */
+  E_METRICS_UNREACHABLE: EXIT.transient,
   E_WORKER_FAILED: EXIT.internal,
   /** Frame decode failures: counted and logged by the pipeline, never fatal on their own. */
   E_FRAME_UTF8: EXIT.internal,
   E_FRAME_JSON: EXIT.internal,
   E_FRAME_INVALID: EXIT.internal,
+  /** A frame too large for the queue or for a DynamoDB item: quarantined, never fatal. */
+  E_FRAME_OVERSIZE: EXIT.internal,
+  /** A journal line that is not one (cut by a crash or power failure, edited): quarantined, never fatal. */
+  E_JOURNAL_LINE: EXIT.internal,
   E_INTERNAL: EXIT.internal,
 } as const satisfies Record<string, ExitCode>;
 

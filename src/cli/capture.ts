@@ -7,7 +7,12 @@ import { runCapture, type CaptureOptions } from "../capture/session.ts";
 import { parsePairList, DEFAULT_REST_URL } from "../exchange/bitstamp/pairs.ts";
 import { createBunSocket } from "../runtime/bun/websocket.ts";
 import { onStopSignal } from "../runtime/bun/signals.ts";
+import { listenHttp } from "../runtime/bun/http.ts";
+import { describeHolder } from "../journal/lock.ts";
 import { createWriterWorker } from "./writer-worker-url.ts";
+import { createJournalWorker, createUploaderWorker } from "./journal-worker-urls.ts";
+import { durationOption } from "./duration-option.ts";
+import type { JournalSettings } from "../pipeline/journal-protocol.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags, streamsOption, wsUrlOption } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
 
@@ -19,19 +24,30 @@ const args = {
     description: "Pairs to capture, comma separated (Bitstamp url_symbol, e.g. btcusd,ethusd), or 'all'",
     valueHint: "btcusd,ethusd",
   },
-  table: { type: "string", description: "DynamoDB table to write to (create it with 'obcap table create'); without it, journal lines go to --out", valueHint: "Orders" },
-  out: { type: "string", description: "Without --table: file to append journal lines to ('-' = stdout, the default)", valueHint: "FILE" },
+  table: { type: "string", description: "DynamoDB table to write to (create it with 'obcap table create'); without it, the journal directory is the output", valueHint: "Orders" },
+  out: { type: "string", description: "Without --table: also append journal lines to FILE ('-' = stdout); with --no-journal the only output (default stdout)", valueHint: "FILE" },
+  journal: { type: "string", description: "Journal directory: every frame is appended here first, then uploaded (crash-safe)", default: "./obcap-data", valueHint: "DIR" },
+  "no-journal": { type: "boolean", description: "No journal: frames go from memory straight to DynamoDB or --out (a crash loses what is queued)" },
+  "journal-keep": { type: "string", description: "Delete journal segments DynamoDB acknowledged once older than this (ms, s, m, h, d)", default: "24h", valueHint: "DURATION" },
+  "fsync-ms": { type: "string", description: "fsync the journal at most this long after a write (0 = every write); bounds what a power failure loses", default: "200" },
+  "segment-mb": { type: "string", description: "Start a new journal segment file at this size, MiB", default: "64" },
+  "segment-age": { type: "string", description: "... or this long after the segment was opened (ms, s, m, h, d)", default: "1h", valueHint: "DURATION" },
   channels: { type: "string", description: "Channels per pair: orders (live_orders), trades (live_trades)", default: "orders,trades" },
   "ws-url": { type: "string", description: "Exchange WebSocket URL", default: DEFAULT_WS_URL },
   "rest-url": { type: "string", description: "Exchange REST base URL (pair list)", default: DEFAULT_REST_URL },
   ...awsArgs,
-  "queue-mb": { type: "string", description: "Ring buffer between receiver and writer, MiB", default: "16" },
+  "queue-mb": { type: "string", description: "Ring buffer between receiver and journal/writer, MiB (8 = several seconds at peak rates; the journal drains it)", default: "8" },
   "overflow-mb": { type: "string", description: "Extra in-memory overflow when the ring is full, MiB (then frames are counted as lost)", default: "16" },
   "in-flight": { type: "string", description: "BatchWriteItem requests in flight", default: "8" },
   "linger-ms": { type: "string", description: "How long a partial batch waits for more items", default: "20" },
   "subscribe-timeout-ms": { type: "string", description: "Bound on connecting and all subscription acknowledgements", default: "10000" },
+  "heartbeat-ms": { type: "string", description: "Send bts:heartbeat on each connection this often", default: "1000" },
+  "stale-ms": { type: "string", description: "Replace a connection with no frame at all (data or heartbeat answer) for this long", default: "3000" },
+  "reconnect-max-ms": { type: "string", description: "Cap of the backoff between failed reconnects (the first is immediate)", default: "30000" },
   "shutdown-ms": { type: "string", description: "Bound on draining and flushing after SIGINT/SIGTERM", default: "15000" },
   "progress-s": { type: "string", description: "Seconds between progress lines in the log", default: "10" },
+  "metrics-port": { type: "string", description: "Serve Prometheus metrics on this port (0 = off); 'obcap status --metrics-port N' summarizes them", default: "0" },
+  "metrics-host": { type: "string", description: "Address the metrics port binds (default 127.0.0.1, this machine only; 0.0.0.0 = every interface)", valueHint: "ADDRESS" },
   ...verbosityArgs,
 } as const;
 
@@ -46,6 +62,29 @@ export const captureCommand = defineCommand({
     setLogLevel(a.quiet ? "quiet" : a.verbose ? "verbose" : "normal");
     if (!a.pair) throw obcapError("E_USAGE", "--pair is required: e.g. 'obcap --pair btcusd' (or --pair all)");
     if (a.table && a.out) throw obcapError("E_USAGE", "--out is for captures without --table; give one or the other");
+    // citty turns --no-journal into journal=false.
+    const noJournal = (a.journal as unknown) === false || a["no-journal"] === true;
+    if (!noJournal && a.journal === "") throw obcapError("E_USAGE", "--journal needs a directory (or use --no-journal)");
+    const journal: JournalSettings | undefined = noJournal
+      ? undefined
+      : {
+          dir: a.journal,
+          fsyncMs: intOption("fsync-ms", a["fsync-ms"], 200, 0, 60_000),
+          segmentBytes: intOption("segment-mb", a["segment-mb"], 64, 1, 4096) * 1024 * 1024,
+          segmentAgeMs: durationOption("segment-age", a["segment-age"], 3_600_000, 1_000),
+          keepMs: durationOption("journal-keep", a["journal-keep"], 86_400_000),
+        };
+    const heartbeatMs = intOption("heartbeat-ms", a["heartbeat-ms"], 1_000, 10, 600_000);
+    const staleMs = intOption("stale-ms", a["stale-ms"], 3_000, 50, 600_000);
+    // The heartbeat answer is the proof of life of a quiet connection: it must come more often than the verdict.
+    if (heartbeatMs >= staleMs) {
+      throw obcapError("E_USAGE", `--heartbeat-ms ${heartbeatMs} must be below --stale-ms ${staleMs}, or a quiet but healthy connection would be cut (e.g. --heartbeat-ms ${Math.max(10, Math.floor(staleMs / 3))})`);
+    }
+    const metricsPort = intOption("metrics-port", a["metrics-port"], 0, 0, 65_535);
+    const metricsHost = a["metrics-host"];
+    if (metricsHost !== undefined && (metricsPort === 0 || !/^[\w.:-]+$/.test(metricsHost))) {
+      throw obcapError("E_USAGE", metricsPort === 0 ? "--metrics-host needs --metrics-port N (metrics are off without it)" : `--metrics-host '${metricsHost}' is not an IP address or host name (e.g. 127.0.0.1, ::1, 0.0.0.0)`);
+    }
     const options: CaptureOptions = {
       pairs: parsePairList(a.pair),
       streams: streamsOption(a.channels),
@@ -59,29 +98,53 @@ export const captureCommand = defineCommand({
             region: a.region,
             maxInFlight: intOption("in-flight", a["in-flight"], 8, 1, 64),
           }
-        : { kind: "journal-lines", path: !a.out || a.out === "-" ? null : a.out },
-      queueBytes: intOption("queue-mb", a["queue-mb"], 16, 1, 1024) * 1024 * 1024,
+        : journal && !a.out
+          ? { kind: "journal-only" }
+          : { kind: "journal-lines", path: !a.out || a.out === "-" ? null : a.out },
+      journal,
+      journalDir: journal?.dir,
+      queueBytes: intOption("queue-mb", a["queue-mb"], 8, 1, 1024) * 1024 * 1024,
       overflowBytes: intOption("overflow-mb", a["overflow-mb"], 16, 0, 1024) * 1024 * 1024,
       lingerMs: intOption("linger-ms", a["linger-ms"], 20, 0, 10_000),
       subscribeTimeoutMs: intOption("subscribe-timeout-ms", a["subscribe-timeout-ms"], 10_000, 100, 600_000),
+      heartbeatMs,
+      staleMs,
+      reconnectMaxMs: intOption("reconnect-max-ms", a["reconnect-max-ms"], 30_000, 100, 3_600_000),
       shutdownMs: intOption("shutdown-ms", a["shutdown-ms"], 15_000, 100, 600_000),
       progressEveryMs: 500,
       logEveryMs: intOption("progress-s", a["progress-s"], 10, 1, 86_400) * 1000,
+      metrics: metricsPort > 0 ? { host: metricsHost ?? "127.0.0.1", port: metricsPort } : undefined,
     };
     const result = await runCapture(options, {
       createSocket: createBunSocket,
       createWriterWorker,
+      journalWorkers: { createJournalWorker, createUploaderWorker },
       onStopSignal,
       clock: nowMicros,
+      listenHttp,
     });
+    if (result.lockHeld) {
+      // Cron starts a copy every minute: one line, exit 0, nothing else touched.
+      if (!a.quiet) process.stderr.write(`obcap: another capture (${describeHolder(result.lockHeld.heldBy)}) holds ${result.lockHeld.dir}; exiting\n`);
+      return;
+    }
     const w = result.writer;
     const rejected = w ? Object.values(w.rejected).reduce((a, b) => a + b, 0) : 0;
     const unknown = w ? Object.values(w.unknown).reduce((a, b) => a + b, 0) : 0;
     log.info(
       `summary: received ${result.framesReceived} frames, events ${w?.events ?? 0}, written ${w?.written ?? 0}, ` +
         `rejected ${rejected}, not stored (unknown kinds) ${unknown}, lost ${result.lostFrames}, ` +
-        `retried requests ${w?.retryRequests ?? 0}, unprocessed items ${w?.unprocessedItems ?? 0}`,
+        `retried requests ${w?.retryRequests ?? 0}, unprocessed items ${w?.unprocessedItems ?? 0}, ` +
+        `reconnects ${result.feed?.reconnects ?? 0}, gaps ${result.feed?.gaps ?? 0}, overlap duplicates dropped ${result.feed?.duplicatesDropped ?? 0}`,
     );
+    const j = result.journal;
+    if (j) {
+      log.info(
+        `journal ${j.dir}: ${j.frames} frames, ${(j.bytes / 1048576).toFixed(1)} MiB in ${j.segmentsOpened} segment(s) this run, ` +
+          `${j.fsyncs} fsyncs (longest ${j.maxFsyncMs.toFixed(1)} ms), quarantined ${j.quarantined}` +
+          (j.backlogBytes === undefined ? "" : `, not yet in DynamoDB ${(j.backlogBytes / 1048576).toFixed(1)} MiB`),
+      );
+    }
     if (result.error) throw result.error;
   },
 });

@@ -6,11 +6,20 @@ import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 import { EXIT, describeError, isObcapError } from "../errors.ts";
 import { log } from "../log.ts";
 import { captureCommand } from "./capture.ts";
+import { exportCommand } from "./export.ts";
+import { replayCommand } from "./replay.ts";
 import { tableCommand } from "./table.ts";
+import { statusCommand } from "./status.ts";
 import { VERSION } from "../version.ts";
 
 
-const subCommands = { capture: captureCommand, table: tableCommand } as const;
+const subCommands = {
+  capture: captureCommand,
+  table: tableCommand,
+  status: statusCommand,
+  replay: replayCommand,
+  export: exportCommand,
+} as const;
 
 const mainCommand = defineCommand({
   meta: {

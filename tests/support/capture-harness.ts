@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { TEST_AWS_ENV } from "./env.ts";
+import { testTempDir } from "./temp-dirs.ts";
 import { META_KEY } from "../../src/store/dynamodb/keys.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -29,6 +30,8 @@ export function entryCommand(entry: Entry): string[] {
 
 export interface RunningObcap {
   child: ChildProcess;
+  /** The run's working directory (private: the default journal ./obcap-data lives there). */
+  cwd: string;
   /** Everything written to stderr so far (the log). */
   stderr(): string;
   stdout(): string;
@@ -38,11 +41,14 @@ export interface RunningObcap {
   waitForLog(text: string | RegExp, timeoutMs: number): Promise<void>;
 }
 
-/** Starts obcap with `args` (AWS test credentials in the environment). */
-export function startObcap(entry: Entry, args: string[], env: Record<string, string | undefined> = {}): RunningObcap {
+/**
+ * Starts obcap with `args` (AWS test credentials in the environment), in `cwd` or a fresh directory
+ * of its own, so the default journal directory (and its lock) is never shared between runs.
+ */
+export function startObcap(entry: Entry, args: string[], env: Record<string, string | undefined> = {}, cwd = testTempDir("run")): RunningObcap {
   const [cmd, ...pre] = entryCommand(entry);
   const child = spawn(cmd!, [...pre, ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...TEST_AWS_ENV, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -59,6 +65,7 @@ export function startObcap(entry: Entry, args: string[], env: Record<string, str
   );
   return {
     child,
+    cwd,
     stderr: () => err,
     stdout: () => out,
     exited,
@@ -106,7 +113,7 @@ export function testClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Every item of the table except obcap's metadata item. */
+/** Every item of the table except obcap's metadata item: events and gap records (pk `...#gaps`). */
 export async function scanEvents(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;

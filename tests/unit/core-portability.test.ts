@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = join(import.meta.dir, "../..");
-const CORE = ["src/queue", "src/exchange", "src/pipeline", "src/store", "src/capture"];
+const CORE = ["src/queue", "src/exchange", "src/pipeline", "src/store", "src/capture", "src/journal", "src/metrics", "src/replay", "src/export"];
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
