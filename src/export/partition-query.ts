@@ -1,0 +1,139 @@
+/**
+ * Reading one partition key's items in sort-key order: paginated Query calls with a bound on how
+ * many run at once (shared by every partition of an export), retries with backoff for throttling and
+ * network trouble, and a one-page read-ahead per partition so merging rarely waits.
+ */
+import { QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { obcapError } from "../errors.ts";
+import { classifyAwsError } from "../store/dynamodb/aws-errors.ts";
+import { backoffDelayMs } from "../store/dynamodb/backoff.ts";
+import { clientTarget } from "../store/dynamodb/client.ts";
+import type { Item } from "../store/dynamodb/item-codec.ts";
+
+export type StartKey = Record<string, AttributeValue>;
+
+export interface QueryPage {
+  items: Item[];
+  /** Where the next page starts; undefined on the last page. */
+  lastKey: StartKey | undefined;
+}
+
+/** One page of `pk` with `lo <= sk <= hi`, from `startKey`. */
+export type QueryFn = (pk: string, lo: string, hi: string, startKey: StartKey | undefined) => Promise<QueryPage>;
+
+/** Runs at most `max` tasks at once, first come first served. */
+export class Limiter {
+  private active = 0;
+  private waiting: Array<() => void> = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes on: `active` stays
+      else this.active--;
+    }
+  }
+}
+
+export interface DynamoQueryOptions {
+  client: DynamoDBClient;
+  table: string;
+  /** Items per page (Query `Limit`): bounds memory per partition. */
+  pageItems: number;
+  /** Query calls at once. */
+  parallel: number;
+  /** Attempts per page before giving up with E_DDB_UNREACHABLE. Default 10. */
+  maxAttempts?: number;
+  onRetry?: (message: string) => void;
+  /** Counts every Query call sent. */
+  onQuery?: () => void;
+}
+
+/**
+ * A {@link QueryFn} over DynamoDB. Strongly consistent reads: an export right after a replay sees
+ * everything the replay wrote. Throws the ObcapError of a fatal AWS error (table gone, credentials).
+ */
+export function dynamoQueryFn(options: DynamoQueryOptions): QueryFn {
+  const limiter = new Limiter(options.parallel);
+  const maxAttempts = options.maxAttempts ?? 10;
+  return (pk, lo, hi, startKey) =>
+    limiter.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          options.onQuery?.();
+          const out = await options.client.send(
+            new QueryCommand({
+              TableName: options.table,
+              KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
+              ExpressionAttributeValues: { ":pk": { S: pk }, ":lo": { S: lo }, ":hi": { S: hi } },
+              ExclusiveStartKey: startKey,
+              Limit: options.pageItems,
+              ConsistentRead: true,
+            }),
+          );
+          return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+        } catch (err) {
+          const target = await clientTarget(options.client);
+          const verdict = classifyAwsError(err, { ...target, table: options.table, operation: "Query" });
+          if (verdict.kind === "fatal") throw verdict.error;
+          if (attempt + 1 >= maxAttempts) {
+            throw obcapError(
+              "E_DDB_UNREACHABLE",
+              `Query of ${pk} on table ${options.table} at ${target.endpoint} failed ${maxAttempts} times (${verdict.reason}): try again later`,
+              err,
+            );
+          }
+          const delayMs = backoffDelayMs(attempt, { baseMs: 100, maxMs: 5_000 });
+          options.onRetry?.(`Query ${pk}: retry ${attempt + 1} in ${delayMs} ms: ${verdict.reason}`);
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
+      }
+    });
+}
+
+/** One partition's items in sort-key order, a page at a time, the next page fetched while this one is used. */
+export class PartitionCursor {
+  private page: Item[] = [];
+  private index = 0;
+  private nextPage: Promise<QueryPage> | undefined;
+
+  constructor(
+    readonly pk: string,
+    private readonly fetch: (startKey: StartKey | undefined) => Promise<QueryPage>,
+  ) {
+    this.nextPage = this.prefetch(undefined);
+  }
+
+  /** The current item if its page is loaded, else undefined (then call {@link load}). */
+  current(): Item | undefined {
+    return this.page[this.index];
+  }
+
+  advance(): void {
+    this.index++;
+  }
+
+  /** Loads pages until there is a current item; false when the partition is exhausted. */
+  async load(): Promise<boolean> {
+    while (this.index >= this.page.length) {
+      if (this.nextPage === undefined) return false;
+      const page = await this.nextPage;
+      this.page = page.items;
+      this.index = 0;
+      this.nextPage = page.lastKey === undefined ? undefined : this.prefetch(page.lastKey);
+    }
+    return true;
+  }
+
+  private prefetch(startKey: StartKey | undefined): Promise<QueryPage> {
+    const promise = this.fetch(startKey);
+    promise.catch(() => undefined); // reported when awaited in load(), never as an unhandled rejection
+    return promise;
+  }
+}

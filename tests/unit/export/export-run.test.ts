@@ -1,0 +1,179 @@
+/**
+ * runExport over an in-memory table that answers Query like DynamoDB (key condition, sort-key order,
+ * pages of `Limit` items with LastEvaluatedKey): every hour bucket and shard is read, pages are
+ * followed, partitions are merged in sort-key order, [from, to) is half-open, and a bounded number of
+ * queries run at once. DynamoDB Local itself is covered in tests/integration/export.test.ts.
+ */
+import { describe, expect, test } from "bun:test";
+import { decodeFrame } from "../../../src/pipeline/decode.ts";
+import { encodeItem, type Item } from "../../../src/store/dynamodb/item-codec.ts";
+import { runExport, type ExportOptions } from "../../../src/export/export-run.ts";
+import { bufferedOutput, OutputClosed } from "../../../src/export/line-output.ts";
+import { mergeCursors } from "../../../src/export/merge.ts";
+import { Limiter, PartitionCursor, type QueryFn } from "../../../src/export/partition-query.ts";
+import { generateFrames } from "../../support/frame-generator.ts";
+
+const SHARDS = 4;
+
+function itemsOf(frames: string[], rx = true): Item[] {
+  return frames.map((frame, i) => {
+    const result = decodeFrame(frame, 1_000 + i);
+    if (result.kind !== "event") throw new Error(`not an event: ${frame}`);
+    const item = encodeItem(result.event, SHARDS);
+    if (!rx) delete item.rx;
+    return item;
+  });
+}
+
+/** A table in memory answering Query with DynamoDB's semantics (inclusive BETWEEN, sk order, Limit pages). */
+function memoryTable(items: Item[], pageItems: number) {
+  const calls: string[] = [];
+  const query: QueryFn = async (pk, lo, hi, startKey) => {
+    calls.push(pk);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const rows = items
+      .filter((it) => it.pk!.S === pk && it.sk!.S! >= lo && it.sk!.S! <= hi && (startKey === undefined || it.sk!.S! > startKey.sk!.S!))
+      .sort((a, b) => (a.sk!.S! < b.sk!.S! ? -1 : 1));
+    const page = rows.slice(0, pageItems);
+    return { items: page, lastKey: rows.length > pageItems ? { pk: page.at(-1)!.pk!, sk: page.at(-1)!.sk! } : undefined };
+  };
+  return { query, calls };
+}
+
+async function exportLines(options: Omit<ExportOptions, "output" | "onBadItem">): Promise<{ lines: string[]; bad: string[] }> {
+  let text = "";
+  const bad: string[] = [];
+  const output = bufferedOutput(async (chunk) => void (text += chunk), async () => undefined, 1000);
+  await runExport({ ...options, output, onBadItem: (key, reason) => bad.push(`${key}: ${reason}`) });
+  await output.close();
+  return { lines: text.split("\n").filter(Boolean), bad };
+}
+
+const micros = (frame: string) => Number(/"microtimestamp":"(\d+)"/.exec(frame)![1]);
+
+describe("runExport", () => {
+  // 3 hours of two pairs: meanGapMs 2000 over 6,000 frames.
+  const frames = generateFrames({ pairs: ["btcusd", "ethusd"], countPerPair: 3_000, seed: 9, meanGapMs: 2_000 });
+  const from = micros(frames[0]!);
+  const to = micros(frames.at(-1)!) + 1;
+
+  test("rebuilds every frame of the range in exchange-time order across hours, shards, streams and pairs", async () => {
+    const table = memoryTable(itemsOf(frames), 7);
+    const { lines, bad } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["btcusd", "ethusd"], streams: ["orders", "trades"],
+      range: { fromMicros: from, toMicros: to }, format: "frames",
+    });
+    expect(bad).toEqual([]);
+    expect(lines.length).toBe(frames.length);
+    expect([...lines].sort()).toEqual([...frames].sort());
+    const times = lines.map(micros);
+    expect(times.every((t, i) => i === 0 || times[i - 1]! <= t)).toBe(true);
+    expect(new Set(table.calls).size).toBeGreaterThanOrEqual(3 * 2 * 2 * SHARDS);
+  });
+
+  test("includes an event at `from` and excludes one at `to`", async () => {
+    const table = memoryTable(itemsOf(frames), 1000);
+    const fromMicros = micros(frames[100]!);
+    const toMicros = micros(frames[200]!);
+    const { lines } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["btcusd", "ethusd"], streams: ["orders", "trades"],
+      range: { fromMicros, toMicros }, format: "frames",
+    });
+    const expected = frames.filter((f) => micros(f) >= fromMicros && micros(f) < toMicros);
+    expect(expected.some((f) => micros(f) === fromMicros)).toBe(true);
+    expect([...lines].sort()).toEqual([...expected].sort());
+  });
+
+  test("exports one pair and one stream when asked", async () => {
+    const table = memoryTable(itemsOf(frames), 50);
+    const { lines } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["ethusd"], streams: ["trades"],
+      range: { fromMicros: from, toMicros: to }, format: "frames",
+    });
+    const expected = frames.filter((f) => f.includes('"channel":"live_trades_ethusd"'));
+    expect(expected.length).toBeGreaterThan(0);
+    expect([...lines].sort()).toEqual([...expected].sort());
+  });
+
+  test("writes journal lines with the stored receive time, and plain frames for items without one", async () => {
+    const withRx = itemsOf(frames.slice(0, 10));
+    const withoutRx = itemsOf(frames.slice(10, 20), false);
+    const table = memoryTable([...withRx, ...withoutRx], 1000);
+    const { lines } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["btcusd", "ethusd"], streams: ["orders", "trades"],
+      range: { fromMicros: from, toMicros: to }, format: "journal",
+    });
+    expect(lines.slice(0, 10)).toEqual(frames.slice(0, 10).map((f, i) => `{"rx":${1000 + i},"m":${f}}`));
+    expect(lines.slice(10)).toEqual(frames.slice(10, 20));
+  });
+
+  test("reports an item that is not an obcap event item and exports the others", async () => {
+    const items = itemsOf(frames.slice(0, 5));
+    delete items[2]!.ev;
+    const table = memoryTable(items, 1000);
+    const { lines, bad } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["btcusd", "ethusd"], streams: ["orders", "trades"],
+      range: { fromMicros: from, toMicros: to }, format: "frames",
+    });
+    expect(lines.length).toBe(4);
+    expect(bad).toEqual([`pk=${items[2]!.pk!.S} sk=${items[2]!.sk!.S}: item ${JSON.stringify(items[2]!.pk!.S)} / ${JSON.stringify(items[2]!.sk!.S)} is not an obcap event item (bad pk or no ev)`]);
+  });
+});
+
+describe("runExport when the reader goes away", () => {
+  test("stops quietly at the first write after the output closed, and says so", async () => {
+    const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 500, seed: 4 });
+    const table = memoryTable(itemsOf(frames), 100);
+    let writes = 0;
+    const output = bufferedOutput(async () => {
+      if (++writes > 1) throw new OutputClosed("stdout was closed by its reader");
+    }, async () => undefined, 1000);
+    const summary = await runExport({
+      query: table.query, shards: SHARDS, pairs: ["btcusd"], streams: ["orders", "trades"],
+      range: { fromMicros: micros(frames[0]!), toMicros: micros(frames.at(-1)!) + 1 }, format: "frames",
+      output, onBadItem: () => undefined,
+    });
+    expect(summary.closedEarly).toBe(true);
+    expect(summary.frames).toBeGreaterThan(0);
+    expect(summary.frames).toBeLessThan(frames.length);
+  });
+});
+
+describe("PartitionCursor and mergeCursors", () => {
+  const item = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
+  const pages = (pk: string, sks: string[][]) => {
+    let next = 0;
+    return new PartitionCursor(pk, async () => {
+      const page = sks[next++]!;
+      return { items: page.map((sk) => item(pk, sk)), lastKey: next < sks.length ? { pk: { S: pk } } : undefined };
+    });
+  };
+
+  test("merges partitions by sort key across pages, ties broken by partition key, empty pages skipped", async () => {
+    const cursors = [pages("b", [["1", "4"], [], ["9"]]), pages("a", [["1", "2"], ["3"]]), pages("c", [[]])];
+    const out: string[] = [];
+    await mergeCursors(cursors, (it) => void out.push(`${it.pk!.S}${it.sk!.S}`));
+    expect(out).toEqual(["a1", "b1", "a2", "a3", "b4", "b9"]);
+  });
+});
+
+describe("Limiter", () => {
+  test("runs at most its bound at once and everything eventually", async () => {
+    const limiter = new Limiter(3);
+    let active = 0;
+    let peak = 0;
+    const done = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        limiter.run(async () => {
+          active++;
+          peak = Math.max(peak, active);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          active--;
+          return i;
+        }),
+      ),
+    );
+    expect(done).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(peak).toBe(3);
+  });
+});
