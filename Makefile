@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
-SOURCES := $(shell find src -name '*.ts') package.json
+SOURCES := $(shell find src -name '*.ts') package.json Makefile
 PAIR ?= btcusd
 
 .PHONY: all install java build test typecheck run demo bench clean
@@ -28,11 +28,11 @@ java:
 	  fi; \
 	fi
 
-# One executable; the writer Worker is a second entrypoint so it is compiled in (BUN-NOTES).
+# One executable; every Worker (writer, journal, uploader) is an extra entrypoint so it is compiled in (BUN-NOTES).
 dist/obcap: node_modules/.install-stamp $(SOURCES)
 	@mkdir -p dist
-	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm \
-	  src/cli/main.ts src/cli/writer.worker.ts --outfile dist/obcap
+	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+	  src/cli/main.ts src/cli/writer.worker.ts src/cli/journal.worker.ts src/cli/uploader.worker.ts --outfile dist/obcap
 	@ls -l dist/obcap | awk '{printf "dist/obcap: %.1f MB\n", $$5/1048576}'
 
 build: dist/obcap
@@ -44,16 +44,16 @@ typecheck: install
 test: install java build typecheck
 	$(BUN) tests/support/run-with-services.ts --timeout 120000
 
-# Live capture of Bitstamp (needs internet, no AWS): journal lines to obcap-$(PAIR).ndjson.
+# Live capture of Bitstamp (needs internet, no AWS): journal segments in obcap-data/segments/.
 run: build
-	./dist/obcap --pair $(PAIR) --out obcap-$(PAIR).ndjson
+	./dist/obcap --pair $(PAIR) --journal obcap-data
 
 # Offline: local exchange + DynamoDB Local, capture a few seconds, show what was stored.
 demo: install java build
 	$(BUN) scripts/demo.ts
 
 bench: install java build
-	$(BUN) bench/run.ts
+	$(BUN) bench/run.ts --all
 
 clean:
 	rm -rf dist

@@ -1,0 +1,167 @@
+/**
+ * Memory benchmark: `bun bench/rss.bench.ts` (needs dist/obcap: `make build`). Prints human lines,
+ * then one JSON object of figures on the last line (for BENCHMARKS.md). About 100 seconds.
+ *
+ * The compiled binary captures a steady feed of RATE frames/s (the fake exchange process, 2 pairs,
+ * `--rate RATE --loop`) for DURATION_S seconds, with its default settings (16 MiB ring, 16 MiB
+ * overflow, journal in a fresh temporary directory), in two modes: (i) into DynamoDB Local (journal +
+ * upload), (ii) journal lines to files only (no --table: the journal is the output); then (ii) again
+ * with `--queue-mb 1`, to show what the default ring adds once the feed has touched all of it.
+ * VmRSS is read from /proc/<pid>/status every SAMPLE_MS from the "capturing" line on; VmHWM (the
+ * kernel's peak RSS of the process) is read at the end, before the stop signal.
+ * Peak = VmHWM; steady = median VmRSS over the last third of the window. The rates obcap sustained
+ * (received/s, written/s) come from its progress lines over the window.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  BINARY, WatchedProcess, benchDynamoDb, captureArgs, createBenchTable, dropBenchTable, median, printResult,
+  procStatusBytes, progressLines, round, sleepMs, spawnFakeExchange, type BenchDynamoDb, type ProgressLine,
+} from "./harness.ts";
+
+const RATE = 5_000;
+const DURATION_S = 30;
+const SAMPLE_MS = 250;
+const MIB = 1024 * 1024;
+const TARGET_RSS_MIB = 64;
+const TRACE_EVERY_S = 5;
+
+type Mode = "dynamodb" | "journal" | "journalSmallRing";
+
+/** Extra flags per mode; the third mode shows what the default 16 MiB ring adds once its pages are touched. */
+const MODE_FLAGS: Record<Mode, string[]> = { dynamodb: [], journal: [], journalSmallRing: ["--queue-mb", "1"] };
+
+interface RssRun {
+  mode: Mode;
+  peakMiB: number;
+  steadyMiB: number;
+  maxSampledMiB: number;
+  firstSampleMiB: number;
+  /** VmRSS every TRACE_EVERY_S seconds of the window, to show whether it levels off. */
+  traceMiB: number[];
+  samples: number;
+  receivedPerSec: number;
+  writtenPerSec: number;
+  /** Backlog in the ring at the end (KiB) and its high-water mark: a writer that keeps up leaves ~0. */
+  queueKiBAtEnd: number;
+  ringHighKiB: number;
+  /** Journal bytes not yet in DynamoDB at the end of the window (with a table), MiB. */
+  uploadBacklogMiBAtEnd: number | undefined;
+  lost: number;
+  journalBytes?: number;
+  summary: string;
+}
+
+/** Rate of a counter between the first and last progress line (the first one comes 1 s in). */
+function rateOf(lines: readonly ProgressLine[], pick: (l: ProgressLine) => number): number {
+  if (lines.length < 2) return NaN;
+  const a = lines[0] as ProgressLine;
+  const b = lines.at(-1) as ProgressLine;
+  return ((pick(b) - pick(a)) * 1000) / (b.atMs - a.atMs);
+}
+
+/** Bytes of the files under `dir` (the journal the run wrote). */
+function dirBytes(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
+}
+
+async function rssRun(mode: Mode, ddb: BenchDynamoDb | undefined): Promise<RssRun> {
+  const dir = mkdtempSync(join(tmpdir(), "obcap-bench-rss-"));
+  const table = mode === "dynamodb" ? (await createBenchTable(ddb!.client, "bench-rss")).table : undefined;
+  const fake = await spawnFakeExchange({ countPerPair: 0, ratePerSec: RATE, loop: true });
+  const target = [...(table ? ["--table", table, "--endpoint", ddb!.endpoint] : []), "--journal", dir];
+  const obcap = new WatchedProcess(BINARY, captureArgs(fake, [...target, ...MODE_FLAGS[mode], "--progress-s", "1"]));
+  try {
+    const capturing = await obcap.waitForLine(/capturing .* subscribed in/, 30_000);
+    const rssSamples: number[] = [];
+    const endMs = capturing.atMs + DURATION_S * 1000;
+    while (performance.now() < endMs) {
+      const rss = procStatusBytes(obcap.pid, "VmRSS");
+      if (rss === undefined) throw new Error(`obcap exited during the run:\n${obcap.log()}`);
+      rssSamples.push(rss);
+      await sleepMs(SAMPLE_MS);
+    }
+    const hwm = procStatusBytes(obcap.pid, "VmHWM") ?? NaN;
+    const lines = progressLines(obcap.stderrLines).filter((l) => l.atMs <= endMs);
+    const exitCode = await obcap.stop("SIGINT");
+    if (exitCode !== 0) throw new Error(`obcap exited ${exitCode}:\n${obcap.log()}`);
+    const last = lines.at(-1);
+    const summary = obcap.stderrLines.find((l) => l.text.includes("summary:"))?.text.replace(/^.*summary: /, "") ?? "(no summary line)";
+    const steadyFrom = Math.floor((rssSamples.length * 2) / 3);
+    return {
+      mode,
+      peakMiB: Math.max(hwm, ...rssSamples) / MIB,
+      steadyMiB: median(rssSamples.slice(steadyFrom)) / MIB,
+      maxSampledMiB: Math.max(...rssSamples) / MIB,
+      firstSampleMiB: (rssSamples[0] ?? NaN) / MIB,
+      traceMiB: rssSamples.filter((_, i) => i % ((TRACE_EVERY_S * 1000) / SAMPLE_MS) === 0 || i === rssSamples.length - 1).map((b) => round(b / MIB, 1)),
+      samples: rssSamples.length,
+      receivedPerSec: rateOf(lines, (l) => l.received),
+      writtenPerSec: rateOf(lines, (l) => l.written),
+      queueKiBAtEnd: last?.queueKiB ?? NaN,
+      ringHighKiB: last?.highKiB ?? NaN,
+      uploadBacklogMiBAtEnd: last?.uploadBacklogMiB,
+      lost: last?.lost ?? NaN,
+      journalBytes: dirBytes(dir),
+      summary,
+    };
+  } finally {
+    await obcap.stop("SIGKILL");
+    await fake.stop("SIGTERM");
+    if (table) await dropBenchTable(ddb!.client, table);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const started = performance.now();
+const ddb = await benchDynamoDb();
+try {
+  console.log(`rss bench: dist/obcap at ${RATE} frames/s for ${DURATION_S} s per mode, VmRSS every ${SAMPLE_MS} ms`);
+  const runs: RssRun[] = [];
+  for (const mode of ["dynamodb", "journal", "journalSmallRing"] as const) {
+    const run = await rssRun(mode, ddb);
+    runs.push(run);
+    console.log(
+      `${mode.padEnd(16)}: peak (VmHWM) ${run.peakMiB.toFixed(1)} MiB, steady ${run.steadyMiB.toFixed(1)} MiB (first sample ${run.firstSampleMiB.toFixed(1)} MiB); ` +
+        `every ${TRACE_EVERY_S} s: ${run.traceMiB.join(", ")} MiB; received ${Math.round(run.receivedPerSec)}/s, written ${Math.round(run.writtenPerSec)}/s; queue at end ${run.queueKiBAtEnd} KiB (high ${run.ringHighKiB} KiB)` +
+        `${run.uploadBacklogMiBAtEnd === undefined ? "" : `, upload backlog ${run.uploadBacklogMiBAtEnd} MiB`}; lost ${run.lost}`,
+    );
+  }
+  const byMode = Object.fromEntries(
+    runs.map((r) => [
+      r.mode,
+      {
+        peakMiB: round(r.peakMiB, 1),
+        steadyMiB: round(r.steadyMiB, 1),
+        maxSampledMiB: round(r.maxSampledMiB, 1),
+        firstSampleMiB: round(r.firstSampleMiB, 1),
+        traceMiB: r.traceMiB,
+        samples: r.samples,
+        receivedPerSec: Math.round(r.receivedPerSec),
+        writtenPerSec: Math.round(r.writtenPerSec),
+        queueKiBAtEnd: r.queueKiBAtEnd,
+        ringHighKiB: r.ringHighKiB,
+        uploadBacklogMiBAtEnd: r.uploadBacklogMiBAtEnd,
+        lost: r.lost,
+        journalBytes: r.journalBytes,
+        summary: r.summary,
+      },
+    ]),
+  );
+  printResult({
+    bench: "rss",
+    ratePerSec: RATE,
+    durationSeconds: DURATION_S,
+    sampleMs: SAMPLE_MS,
+    traceEverySeconds: TRACE_EVERY_S,
+    targetRssMiB: TARGET_RSS_MIB,
+    ...byMode,
+    totalSeconds: round((performance.now() - started) / 1000, 1),
+  });
+} finally {
+  await ddb.close();
+}
+process.exit(0);

@@ -1,0 +1,165 @@
+/**
+ * `make bench` (`bun bench/run.ts`): runs every benchmark once, one after the other, on this machine,
+ * and writes BENCHMARKS.md at the project root from what they measured (bench/report.ts renders it).
+ *
+ * Each benchmark is its own process (a clean heap, no JIT state shared): it prints human lines, which
+ * are echoed here with its name, and one JSON object of figures on its last line. One DynamoDB Local
+ * is started here for the two benchmarks that need it (its endpoint and pid are passed in the
+ * environment). A benchmark that fails or times out is recorded as failed in BENCHMARKS.md, the rest
+ * still run, and the exit code is 1.
+ *
+ * `--all` also runs every other bench/*.bench.ts (each takes minutes: not part of `make bench`); their
+ * sections in BENCHMARKS.md show their own output lines and figures.
+ *
+ * Needs dist/obcap (`make bench` builds it first) and java (DynamoDB Local).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { resolve } from "node:path";
+import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
+import { BINARY, DYNAMODB_ENDPOINT_ENV, DYNAMODB_PID_ENV, ROOT, loadAverage, round } from "./harness.ts";
+import { renderReport, type BenchOutcome, type MachineInfo } from "./report.ts";
+
+interface BenchSpec {
+  name: string;
+  file: string;
+  timeoutMs: number;
+}
+
+/** The figures of the issue, in run order; the bounds are generous (a noisy machine), the whole run is ~4 minutes. */
+const BENCHES: BenchSpec[] = [
+  { name: "ring", file: "bench/ring.bench.ts", timeoutMs: 120_000 },
+  { name: "decode", file: "bench/decode.bench.ts", timeoutMs: 180_000 },
+  { name: "receive", file: "bench/receive.bench.ts", timeoutMs: 180_000 },
+  { name: "pipeline", file: "bench/pipeline.bench.ts", timeoutMs: 300_000 },
+  { name: "rss", file: "bench/rss.bench.ts", timeoutMs: 180_000 },
+  { name: "startup", file: "bench/startup.bench.ts", timeoutMs: 120_000 },
+];
+/** Other benchmarks found in bench/ run only with `--all` (they take minutes each); their sections show their own output. */
+const EXTRA_TIMEOUT_MS = 900_000;
+const OUTPUT = resolve(ROOT, "BENCHMARKS.md");
+const COMMAND = "make bench";
+
+function firstLine(text: string): string {
+  return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+}
+
+function machineInfo(): Omit<MachineInfo, "loadAtEnd" | "totalSeconds"> {
+  const nproc = spawnSync("nproc", { encoding: "utf8" }).stdout?.trim() || String(navigator.hardwareConcurrency);
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
+  const memKiB = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1]);
+  const java = spawnSync("java", ["-version"], { encoding: "utf8" });
+  const simulator = JSON.parse(readFileSync(resolve(ROOT, "node_modules/amplify-dynamodb-simulator/package.json"), "utf8")) as { version: string };
+  return {
+    nproc,
+    cpuModel,
+    ramGiB: round(memKiB / 1024 / 1024, 1),
+    kernel: release(),
+    bun: `${Bun.version} (${Bun.revision.slice(0, 9)})`,
+    java: firstLine(java.stderr ?? "") || "not found",
+    dynamoDbLocal: `amplify-dynamodb-simulator ${simulator.version} jar, -inMemory -sharedDb`,
+    date: new Date().toISOString(),
+    command: process.argv.includes("--all") ? "`bun bench/run.ts --all`" : `\`${COMMAND}\` (runs \`bun bench/run.ts\`)`,
+    loadAtStart: loadAverage(),
+  };
+}
+
+/** Runs one benchmark process; echoes its output; resolves with its last-line JSON or the failure. */
+function runBench(bench: BenchSpec, env: Record<string, string>): Promise<BenchOutcome> {
+  const loadBefore = loadAverage();
+  const t0 = performance.now();
+  // Its own process group, so a timeout also ends the processes it started (fake exchange, obcap).
+  const child = spawn(process.execPath, [bench.file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let lastLine = "";
+  const humanLines: string[] = [];
+  let stderrTail = "";
+  const echo = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
+    let rest = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      rest += chunk;
+      let nl: number;
+      while ((nl = rest.indexOf("\n")) !== -1) {
+        onLine(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+      }
+    });
+    stream.on("end", () => rest && onLine(rest));
+  };
+  echo(child.stdout!, (line) => {
+    if (!line.trim()) return;
+    if (lastLine) humanLines.push(lastLine);
+    lastLine = line;
+    console.log(`[${bench.name}] ${line.length > 400 ? `${line.slice(0, 400)}...` : line}`);
+  });
+  echo(child.stderr!, (line) => {
+    stderrTail = `${stderrTail}\n${line}`.slice(-2000);
+    console.error(`[${bench.name}] ${line}`);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+  }, bench.timeoutMs);
+  return new Promise((done) => {
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const seconds = round((performance.now() - t0) / 1000, 1);
+      const base = { name: bench.name, file: bench.file, seconds, loadBefore, humanLines };
+      if (timedOut) return done({ ...base, ok: false, error: `timed out after ${bench.timeoutMs / 1000} s${stderrTail}` });
+      if (code !== 0) return done({ ...base, ok: false, error: `exited ${code ?? signal}${stderrTail}` });
+      try {
+        const figures = JSON.parse(lastLine) as Record<string, unknown>;
+        done({ ...base, ok: true, figures });
+      } catch {
+        done({ ...base, ok: false, error: `its last line is not JSON: ${lastLine.slice(0, 200)}` });
+      }
+    });
+  });
+}
+
+const runAll = process.argv.includes("--all");
+const coreFiles = new Set(BENCHES.map((b) => b.file));
+const extras: BenchSpec[] = readdirSync(resolve(ROOT, "bench"))
+  .filter((f) => f.endsWith(".bench.ts") && !coreFiles.has(`bench/${f}`))
+  .sort()
+  .map((f) => ({ name: f.replace(/\.bench\.ts$/, ""), file: `bench/${f}`, timeoutMs: EXTRA_TIMEOUT_MS }));
+
+if (!existsSync(BINARY)) {
+  console.error(`dist/obcap not found: run 'make bench' (it builds the binary) or 'make build' first`);
+  process.exit(1);
+}
+const started = performance.now();
+const machine = machineInfo();
+console.log(`obcap benchmarks: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.ramGiB} GiB, Bun ${machine.bun}; load ${machine.loadAtStart.join(" ")}`);
+
+const ddb = await startDynamoDbLocal();
+const stopDdb = () => ddb.process.kill("SIGKILL");
+process.on("exit", stopDdb);
+const env = { [DYNAMODB_ENDPOINT_ENV]: ddb.endpoint, [DYNAMODB_PID_ENV]: String(ddb.process.pid) };
+console.log(`DynamoDB Local at ${ddb.endpoint}`);
+
+const outcomes: BenchOutcome[] = [];
+try {
+  for (const bench of runAll ? [...BENCHES, ...extras] : BENCHES) {
+    console.log(`--- ${bench.name}: ${bench.file}`);
+    const outcome = await runBench(bench, env);
+    outcomes.push(outcome);
+    console.log(`--- ${bench.name}: ${outcome.ok ? "done" : `FAILED (${firstLine(outcome.error ?? "")})`} in ${outcome.seconds} s`);
+  }
+} finally {
+  await ddb.stop();
+  process.off("exit", stopDdb);
+}
+
+const totalSeconds = round((performance.now() - started) / 1000, 1);
+const notRun = runAll ? [] : extras.map((b) => b.file);
+writeFileSync(OUTPUT, renderReport({ ...machine, loadAtEnd: loadAverage(), totalSeconds }, outcomes, notRun));
+const failed = outcomes.filter((o) => !o.ok).map((o) => o.name);
+console.log(`wrote ${OUTPUT} in ${totalSeconds} s${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
+process.exit(failed.length ? 1 : 0);
