@@ -14,7 +14,15 @@
  */
 
 const JOURNAL_PREFIX = '{"rx":';
-const FRAME_LINE_RE = /^\{"rx":(\d{1,17}),"m":/;
+const FRAME_KEY = ',"m":';
+const CR = 13;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const BLANK: RecordedLine = Object.freeze({ kind: "blank" });
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
 const RAW_LINE_RE = /^\{"rx":(\d{1,17}),"raw":/;
 const B64_LINE_RE = /^\{"rx":(\d{1,17}),"b64":"([A-Za-z0-9+/]*={0,2})"\}$/;
 
@@ -44,13 +52,16 @@ export type RecordedLine =
 
 /** Reads one line (without its newline) of a journal or of a plain recording. */
 export function parseRecordedLine(line: string): RecordedLine {
-  const text = line.endsWith("\r") ? line.slice(0, -1) : line;
-  if (text.trim() === "") return { kind: "blank" };
+  const text = line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
+  if (text.charCodeAt(0) !== OPEN_BRACE) return text.trim() === "" ? BLANK : { kind: "frame", frame: text };
   if (!text.startsWith(JOURNAL_PREFIX)) return { kind: "frame", frame: text };
-  const framed = FRAME_LINE_RE.exec(text);
-  if (framed) {
-    if (!text.endsWith("}")) return { kind: "broken", reason: "journal line does not end with '}' (truncated?)" };
-    return { kind: "journal", rxMicros: Number(framed[1]), frame: text.slice(framed[0].length, -1) };
+  // The common line, `{"rx":<digits>,"m":...}`, read by a scan (every replayed and uploaded line passes here).
+  let end = JOURNAL_PREFIX.length;
+  while (end < text.length && end - JOURNAL_PREFIX.length < 18 && isDigit(text.charCodeAt(end))) end++;
+  const digits = end - JOURNAL_PREFIX.length;
+  if (digits >= 1 && digits <= 17 && text.startsWith(FRAME_KEY, end)) {
+    if (text.charCodeAt(text.length - 1) !== CLOSE_BRACE) return { kind: "broken", reason: "journal line does not end with '}' (truncated?)" };
+    return { kind: "journal", rxMicros: Number(text.slice(JOURNAL_PREFIX.length, end)), frame: text.slice(end + FRAME_KEY.length, -1) };
   }
   const raw = RAW_LINE_RE.exec(text);
   if (raw) {

@@ -42,13 +42,16 @@ class RecentIds {
     return this.members.has(id);
   }
 
-  add(id: string): void {
-    if (this.members.has(id)) return;
+  /** Adds `id`; false when it was already there. One hash lookup on the common path (hot: every event). */
+  add(id: string): boolean {
+    const before = this.members.size;
+    this.members.add(id);
+    if (this.members.size === before) return false;
     const evicted = this.ring[this.next];
     if (evicted !== undefined) this.members.delete(evicted);
     this.ring[this.next] = id;
-    this.members.add(id);
     this.next = (this.next + 1) % this.ring.length;
+    return true;
   }
 
   get size(): number {
@@ -88,13 +91,12 @@ export class ChainTracker {
       this.chains.set(channel, { lastEventId: eventId, lastMicros: micros, recent });
       return OK;
     }
-    if (chain.recent.has(eventId)) return DUPLICATE;
+    if (!chain.recent.add(eventId)) return DUPLICATE;
 
     let verdict: ChainVerdict = OK;
     if (preEventId !== undefined && preEventId !== chain.lastEventId && !chain.recent.has(preEventId)) {
       verdict = { kind: "gap", startMicros: chain.lastMicros, endMicros: Math.max(micros, chain.lastMicros), reason: "chain", missingEventId: preEventId };
     }
-    chain.recent.add(eventId);
     // An older event arriving late (it chains to a recent id) must not move the chain's head back.
     if (!(micros < chain.lastMicros)) {
       chain.lastEventId = eventId;
