@@ -3,6 +3,7 @@
  * UnprocessedItems and 5xx come from the fault proxy (tests/support/fault-proxy.ts), since DynamoDB
  * Local produces none of them.
  */
+import { CAPTURE_TABLE_SCHEMA } from "../../src/store/dynamodb/table.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CreateTableCommand, DeleteTableCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriter, type RetryInfo } from "../../src/store/dynamodb/batch-writer.ts";
@@ -35,15 +36,7 @@ async function newTable(prefix: string): Promise<string> {
   await admin.send(
     new CreateTableCommand({
       TableName: table,
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
-      BillingMode: "PAY_PER_REQUEST",
+      ...CAPTURE_TABLE_SCHEMA,
     }),
   );
   tables.push(table);

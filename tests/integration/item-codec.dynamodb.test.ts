@@ -4,6 +4,7 @@
  * (strings byte for byte, numbers by exact value; compact frames byte for byte). This is the
  * check that DynamoDB's own Number canonicalization is what the codec expects.
  */
+import { CAPTURE_TABLE_SCHEMA } from "../../src/store/dynamodb/table.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   BatchWriteItemCommand,
@@ -40,15 +41,7 @@ beforeAll(async () => {
   await client.send(
     new CreateTableCommand({
       TableName: table,
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
-      BillingMode: "PAY_PER_REQUEST",
+      ...CAPTURE_TABLE_SCHEMA,
     }),
   );
 });

@@ -7,6 +7,7 @@
  * an existing count always wins over a requested one. No data pk can collide with it: data pks start
  * with a pair name.
  */
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -19,6 +20,19 @@ import { isObcapError, obcapError, type ObcapError } from "../../errors.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
 import { META_KEY } from "./keys.ts";
+
+/** obcap's key scheme and billing (docs/data-model.md): pk (S) HASH + sk (S) RANGE, on demand. */
+export const CAPTURE_TABLE_SCHEMA = {
+  KeySchema: [
+    { AttributeName: "pk", KeyType: "HASH" },
+    { AttributeName: "sk", KeyType: "RANGE" },
+  ],
+  AttributeDefinitions: [
+    { AttributeName: "pk", AttributeType: "S" },
+    { AttributeName: "sk", AttributeType: "S" },
+  ],
+  BillingMode: "PAY_PER_REQUEST",
+} as const satisfies Omit<CreateTableCommandInput, "TableName">;
 
 export const META_PK = META_KEY.pk;
 export const META_SK = META_KEY.sk;
@@ -82,15 +96,7 @@ export async function createTable(options: CreateTableOptions): Promise<CreateTa
         client.send(
           new CreateTableCommand({
             TableName: table,
-            KeySchema: [
-              { AttributeName: "pk", KeyType: "HASH" },
-              { AttributeName: "sk", KeyType: "RANGE" },
-            ],
-            AttributeDefinitions: [
-              { AttributeName: "pk", AttributeType: "S" },
-              { AttributeName: "sk", AttributeType: "S" },
-            ],
-            BillingMode: "PAY_PER_REQUEST",
+            ...CAPTURE_TABLE_SCHEMA,
           }),
           { abortSignal },
         ),
