@@ -42,6 +42,7 @@ const RETENTION_EVERY_MS = 60_000;
 const STALL_WARN_MS = 30_000;
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const NO_ITEMS: readonly never[] = [];
 
 /** One run of the uploader; `control()` takes the main thread's finish/abort. */
 export class JournalUploaderRun {
@@ -121,7 +122,7 @@ export class JournalUploaderRun {
     const onTruncated = (rest: Uint8Array, end: JournalPosition) => {
       this.stats.frames++;
       this.toQuarantine("E_JOURNAL_LINE", `unterminated line at the end of journal segment ${end.segment} (cut by a crash or power failure)`, rest, end);
-      uploader.skip(end);
+      uploader.take(NO_ITEMS, end);
     };
     // Reports, checkpoints and retention run on their own timer: while DynamoDB is down the loop
     // below waits inside pump(), and the log must still show the backlog growing.
@@ -207,7 +208,7 @@ export class JournalUploaderRun {
     if (line.length > MAX_STORED_LINE_BYTES) {
       this.reject("E_FRAME_OVERSIZE", `journal line of ${line.length} bytes in ${end.segment} is larger than a DynamoDB item can hold (400 KB); quarantined`);
       this.toQuarantine("E_FRAME_OVERSIZE", `line of ${line.length} bytes: larger than a DynamoDB item can hold (400 KB)`, line, end);
-      uploader.skip(end);
+      uploader.take(NO_ITEMS, end);
       return;
     }
     let decoded: DecodeResult;
@@ -217,7 +218,7 @@ export class JournalUploaderRun {
       text = STRICT_UTF8.decode(line);
     } catch {
       this.toQuarantine("E_JOURNAL_LINE", "journal line is not valid UTF-8 (a damaged segment?)", line, end);
-      uploader.skip(end);
+      uploader.take(NO_ITEMS, end);
       return;
     }
     const recorded = parseRecordedLine(text);
@@ -231,12 +232,12 @@ export class JournalUploaderRun {
         decoded = decodeFrame(recorded.bytes, rxMicros);
         break;
       case "blank":
-        uploader.skip(end);
+        uploader.take(NO_ITEMS, end);
         return;
       default: {
         const reason = recorded.kind === "broken" ? recorded.reason : "a line without a receive time: obcap's journal does not write these";
         this.toQuarantine("E_JOURNAL_LINE", reason, line, end);
-        uploader.skip(end);
+        uploader.take(NO_ITEMS, end);
         return;
       }
     }
@@ -245,23 +246,21 @@ export class JournalUploaderRun {
       case "invalid":
         this.reject(decoded.code, decoded.message);
         this.toQuarantine(decoded.code, decoded.message, line, end, rxMicros);
-        uploader.skip(end);
+        uploader.take(NO_ITEMS, end);
         return;
       case "unknown": {
         const kind = `${decoded.event}@${decoded.channel.replace(/_[a-z0-9-]+$/, "")}`;
         const seen = this.stats.unknown[kind] ?? 0;
         this.stats.unknown[kind] = seen + 1;
         if (seen === 0) this.post({ type: "unknown-kind", kind, sample: text.slice(0, 200) });
-        uploader.skip(end);
+        uploader.take(NO_ITEMS, end);
         return;
       }
       case "event":
         this.stats.events++;
         break;
     }
-    const items = stored.of(decoded);
-    if (items.length === 0) uploader.skip(end);
-    else for (const item of items) uploader.add(item, end);
+    uploader.take(stored.of(decoded), end);
   }
 
   private reject(code: string, message: string): void {

@@ -2,49 +2,58 @@
  * Items -> batches -> BatchWriteItem, with an acknowledged position.
  *
  * Every frame taken has a position in its source (a ring sequence number, a journal segment offset,
- * a replay file's byte offset). A frame either adds an item or is skipped (rejected, unknown kind).
- * `acknowledged()` is the latest position P such that every frame up to P is in DynamoDB or was
- * skipped: the point a checkpoint can record, so a restart resumes there without losing or re-reading
- * more than the batches in flight. Batches finish out of order (several in flight); the position only
- * moves over a finished prefix.
+ * a replay file's byte offset) and gives zero, one or several items (a chain-gap item beside its
+ * event, the gap items of a multi-channel gap record). `take(items, position)` hands over all items
+ * of one position at once.
+ *
+ * Invariant: `acknowledged()` is the latest position P such that every item taken from every position
+ * up to P is acknowledged by DynamoDB. It is what a checkpoint may record: a restart resumes after P
+ * without losing anything, and re-reads at most the positions whose items were in flight. Batches
+ * finish out of order (several in flight) and one position's items may sit in two batches (the 25th
+ * item of one batch and the first of the next), so each position counts its items still outstanding
+ * and the acknowledged position only moves over a prefix of positions whose count is zero.
+ *
+ * An item replaced inside the open batch by a later item with the same key (Batcher's dedupe) is
+ * stored when the batch holding its replacement is: both positions wait for that batch.
  */
 import { Batcher, type Item } from "./batcher.ts";
 import type { BatchWriter } from "../store/dynamodb/batch-writer.ts";
 
-interface AckEntry<P> {
+/** One source position not yet acknowledged, with the number of its items not yet acknowledged. */
+interface Pending<P> {
   position: P;
-  done: boolean;
+  outstanding: number;
 }
 
 export class ItemUploader<P> {
   private readonly batcher = new Batcher();
-  /** Emitted batches not yet handed to the writer. */
-  private ready: Array<{ items: Item[]; entry: AckEntry<P> }> = [];
-  /** Emitted batches and skip marks in source order, until acknowledged. */
-  private pending: AckEntry<P>[] = [];
-  private lastTaken: P | undefined;
+  /** The positions of the items added to the open batch (one entry per item, replaced ones too). */
+  private openOwners: Pending<P>[] = [];
+  /** Emitted batches not yet handed to the writer, each with the positions of its items. */
+  private ready: Array<{ items: Item[]; owners: Pending<P>[] }> = [];
+  /** Positions in source order, from the oldest not yet acknowledged; `head` is the first live one. */
+  private pending: Pending<P>[] = [];
+  private head = 0;
   private acked: P | undefined;
 
   constructor(private readonly writer: BatchWriter) {}
 
-  /** An item to store, from the frame ending at `position`. */
-  add(item: Item, position: P): void {
-    this.lastTaken = position;
-    const batch = this.batcher.add(item);
-    if (batch) this.emit(batch);
-  }
-
-  /** A frame that stores nothing, ending at `position`: done once everything before it is. */
-  skip(position: P): void {
-    this.lastTaken = position;
-    if (this.batcher.size > 0) return; // the open batch will carry this position when it is emitted
-    if (this.pending.length === 0) {
-      this.acked = position;
+  /**
+   * All items of the frame ending at `position` (none: the frame stores nothing, e.g. rejected or
+   * of a kind obcap does not store). Positions must be given in source order.
+   */
+  take(items: readonly Item[], position: P): void {
+    if (items.length === 0) {
+      this.skip(position);
       return;
     }
-    const last = this.pending[this.pending.length - 1]!;
-    if (last.done) last.position = position;
-    else this.pending.push({ position, done: true });
+    const entry: Pending<P> = { position, outstanding: items.length };
+    this.pending.push(entry);
+    for (const item of items) {
+      this.openOwners.push(entry);
+      const batch = this.batcher.add(item);
+      if (batch) this.emit(batch);
+    }
   }
 
   /** Sends the full batches; waits while the writer has `maxInFlight` requests out (backpressure). */
@@ -53,11 +62,8 @@ export class ItemUploader<P> {
     const fatal = this.writer.fatal();
     if (fatal) throw fatal;
     while (this.ready.length > 0) {
-      const { items, entry } = this.ready.shift()!;
-      await this.writer.submit(items, () => {
-        entry.done = true;
-        this.advance();
-      });
+      const { items, owners } = this.ready.shift()!;
+      await this.writer.submit(items, () => this.written(owners));
     }
   }
 
@@ -80,7 +86,7 @@ export class ItemUploader<P> {
     await this.writer.flush();
   }
 
-  /** Latest position up to which everything taken is stored or skipped; undefined before the first. */
+  /** Latest position up to which every item taken is acknowledged; undefined before the first. */
   acknowledged(): P | undefined {
     return this.acked;
   }
@@ -90,13 +96,37 @@ export class ItemUploader<P> {
     return this.batcher.duplicatesDropped;
   }
 
-  private emit(items: Item[]): void {
-    const entry: AckEntry<P> = { position: this.lastTaken as P, done: false };
-    this.pending.push(entry);
-    this.ready.push({ items, entry });
+  /** A position without items: acknowledged once every position before it is. */
+  private skip(position: P): void {
+    if (this.head === this.pending.length) {
+      this.acked = position;
+      return;
+    }
+    // The last waiting position has nothing outstanding: it only waits for earlier ones, so it can
+    // stand for this one too (keeps the list short through long runs of skipped frames).
+    const last = this.pending[this.pending.length - 1]!;
+    if (last.outstanding === 0) last.position = position;
+    else this.pending.push({ position, outstanding: 0 });
   }
 
-  private advance(): void {
-    while (this.pending.length > 0 && this.pending[0]!.done) this.acked = this.pending.shift()!.position;
+  private emit(items: Item[]): void {
+    this.ready.push({ items, owners: this.openOwners });
+    this.openOwners = [];
+  }
+
+  private written(owners: Pending<P>[]): void {
+    for (const owner of owners) owner.outstanding--;
+    const pending = this.pending;
+    let head = this.head;
+    while (head < pending.length && pending[head]!.outstanding === 0) this.acked = pending[head++]!.position;
+    if (head === pending.length) {
+      this.pending = [];
+      this.head = 0;
+    } else if (head > 1024 && head * 2 > pending.length) {
+      this.pending = pending.slice(head);
+      this.head = 0;
+    } else {
+      this.head = head;
+    }
   }
 }

@@ -60,13 +60,12 @@ class DynamoDbSink implements WriterSink {
   }
 
   takeStored(result: StoredResult): void {
-    const position = ++this.taken;
-    for (const item of this.stored.of(result)) this.uploader.add(item, position);
+    this.uploader.take(this.stored.of(result), ++this.taken);
   }
 
   takeOther(): void {
     // Only order and trade events are stored in the table; the rest is counted by the writer.
-    this.uploader.skip(++this.taken);
+    this.uploader.take([], ++this.taken);
   }
 
   pump(): Promise<void> {

@@ -164,7 +164,7 @@ class ReplayRun {
       this.reader = undefined;
     }
     // The end of the input: acknowledged once its last line is (marks empty inputs done too).
-    this.store?.uploader.skip({ input: index, offset: splitter.offset, line: splitter.nextLineNumber - 1 });
+    this.store?.uploader.take([], { input: index, offset: splitter.offset, line: splitter.nextLineNumber - 1 });
   }
 
   /** The next chunk, flushing a lingering partial batch while the input is slow (stdin), or STOPPED. */
@@ -233,12 +233,14 @@ class ReplayRun {
         const position = { input: index, offset: ends[i]!, line };
         if (outcome.kind === "event") {
           s.events++;
-          for (const gap of outcome.chainGaps) uploader?.add(gap, position);
-        } else s.gaps++;
-        uploader?.add(outcome.item, position);
+          uploader?.take([...outcome.chainGaps, outcome.item], position);
+        } else {
+          s.gaps++;
+          uploader?.take([outcome.item], position);
+        }
       } else {
         s.skipped[outcome.what]++;
-        uploader?.skip({ input: index, offset: ends[i]!, line });
+        uploader?.take([], { input: index, offset: ends[i]!, line });
       }
     }
     return true;
@@ -249,7 +251,7 @@ class ReplayRun {
     this.options.onBadLine(where, reason);
     if (this.store) {
       this.badPending.push(position);
-      this.store.uploader.skip(position);
+      this.store.uploader.take([], position);
     }
   }
 
