@@ -1,7 +1,8 @@
 /**
  * What runs around a capture session for operators: the journal directory lock (one capture per
  * directory, so cron can start a copy every minute) and the metrics endpoint. Web standards plus
- * node:fs (the lock); the HTTP listener is passed in (`src/runtime/bun/http.ts`).
+ * node:fs (the lock file); the kernel lock (`src/runtime/bun/file-lock.ts`) and the HTTP listener
+ * (`src/runtime/bun/http.ts`) are passed in.
  *
  * Order matters: the lock comes first, before anything touches the directory or binds the port, so
  * a second copy started by cron leaves at once (exit 0) without side effects.
@@ -9,7 +10,7 @@
 import { log } from "../log.ts";
 import type { MicrosClock } from "../clock.ts";
 import { describeError, obcapError } from "../errors.ts";
-import { acquireJournalLock, describeHolder, type LockHolder } from "../journal/lock.ts";
+import { acquireJournalLock, describeHolder, type FileLock, type LockHolder } from "../journal/lock.ts";
 import { renderCaptureMetrics, type CaptureSnapshot } from "../metrics/capture-metrics.ts";
 import { createMetricsHandler } from "../metrics/http-handler.ts";
 import { VERSION } from "../version.ts";
@@ -46,6 +47,8 @@ export interface OperationsOptions {
 
 export interface OperationsRuntime {
   clock: MicrosClock;
+  /** The kernel's file lock (flock); needed when `journalDir` is set. */
+  fileLock?: FileLock;
   /** Needed when `metrics` is set. */
   listenHttp?: ListenHttp;
 }
@@ -72,9 +75,11 @@ export function startOperations(options: OperationsOptions, runtime: OperationsR
   const startMicros = runtime.clock();
   let lockRelease = (): void => {};
   if (options.journalDir !== undefined) {
-    const lock = acquireJournalLock(options.journalDir);
+    if (!runtime.fileLock) throw obcapError("E_LOCK_FAILED", `cannot lock the journal directory ${options.journalDir}: this runtime has no file lock (flock); use --no-journal`);
+    const lock = acquireJournalLock(options.journalDir, runtime.fileLock);
     if (lock.kind === "held") return { kind: "lock-held", dir: options.journalDir, heldBy: lock.heldBy };
     if (lock.tookOver) {
+      // The kernel lock was free, so its holder is gone (or on a machine that does not share this filesystem's locks).
       const previous = lock.tookOver.holder ? describeHolder(lock.tookOver.holder) : "unknown holder";
       log.warn(`took over the stale lock ${lock.path} (${previous}: ${lock.tookOver.reason})`);
     }

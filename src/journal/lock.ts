@@ -1,74 +1,84 @@
 /**
- * One capture per journal directory: the file `DIR/obcap.lock`.
+ * One capture per journal directory: the kernel's lock, flock(2), on the file `DIR/obcap.lock`.
  *
  * Cron starts a copy every minute; while one runs, the others must leave at once without touching
- * the directory. The lock file holds JSON `{pid, host, startedAt, version, bootId?, startTicks?}`.
+ * the directory.
  *
- * - Create: the content is written to a private temporary file, then `link()`ed to `obcap.lock`.
- *   `link` fails with EEXIST when the name exists, so creation is atomic and the lock is never seen
- *   half written (an O_EXCL open would show an empty file for a moment).
- * - Held: a newcomer only reads. When the holder is alive it returns `{ heldBy }` having written
- *   nothing, so the directory's listing and mtimes stay as they were.
- * - Stale: the holder is dead, i.e. on this host and `kill(pid, 0)` says ESRCH (EPERM means alive,
- *   owned by another user); or its pid was reused (Linux: the process start time in /proc differs);
- *   or the machine rebooted since (Linux boot id differs); or the pid is our own (a dead predecessor
- *   in a container that always starts as pid 1). A file that is not a lock (empty, not JSON) is stale
- *   once older than `garbageStaleMs`. A lock written on another host is never judged stale: its pid
- *   means nothing here (remove the file by hand if that host is gone).
- * - Takeover, atomic against newcomers racing: `rename()` the stale file to a private name, then
- *   check it is the very file judged stale (same inode and content). If another newcomer's fresh lock was moved
- *   instead, it is linked back at once and the newcomer reports that holder. Only then is our own
- *   lock linked in, again with EEXIST deciding between racers.
- * - Release: on normal end through `release()`, and from a process "exit" hook for `process.exit()`
- *   paths (second SIGINT). SIGKILL or a crash leave the file behind: it is stale and taken over.
+ * Why flock: the kernel drops the lock when its holder dies (SIGKILL, the OOM killer, a crash), so
+ * there is no staleness to judge and nothing to take over. The former lock (a file whose existence
+ * was the lock, judged stale by pid, boot id and host name) let a newcomer win while the first
+ * holder still believed it held the lock when three copies raced over a stale file, and never freed
+ * a lock written under another host name (issue "Close the loss and hang windows", case 7).
+ *
+ * - Acquire: open `obcap.lock` (created if missing), `flock(LOCK_EX | LOCK_NB)`. Once locked, check
+ *   that the path still names the locked file (someone may have deleted or replaced it: then start
+ *   over), and write our record `{pid, host, startedAt, version}` into it.
+ * - Held: a newcomer only reads the record and returns `{ heldBy }`; it writes nothing, so the
+ *   directory's listing and mtimes stay as they were. A new holder locks first and writes its record
+ *   just after: a newcomer that reads a record which cannot be the holder's (released, empty, a dead
+ *   pid of this host) re-reads it for up to {@link HOLDER_WAIT_MS}, then reports an unknown holder.
+ * - Release: the record gets `releasedAt`, then the fd is closed, which drops the kernel lock. Also
+ *   from a process "exit" hook (the second SIGINT's `process.exit()`). After SIGKILL or a crash the
+ *   kernel drops the lock anyway and the record stays without `releasedAt`: the next holder reports
+ *   it (`tookOver`) so the capture can warn.
+ * - Another host name in a record whose kernel lock is free changes nothing: no process that shares
+ *   this filesystem's locks holds it, so it is taken (and reported). A filesystem that does not share
+ *   locks between machines must not hold one journal directory for two machines.
+ * - The file is never deleted: a newcomer could lock the deleted file while another creates a new
+ *   one, and both would hold "the" lock. It must not be deleted by hand while a capture runs either.
  */
-import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { describeError, obcapError } from "../errors.ts";
+import { describeError, isObcapError, obcapError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
 export const LOCK_FILE_NAME = "obcap.lock";
-/** A lock file that cannot be read as a lock counts as stale after this long (by mtime). */
-export const GARBAGE_STALE_MS = 10_000;
-/** Leftover temporary files of dead racers are removed by the next holder after this long. */
-const LEFTOVER_MS = 60_000;
-/** Rounds of inspect + create before giving up (each lost round means another process moved). */
+/** How long a newcomer waits for a new holder's record (it is written right after the flock). */
+export const HOLDER_WAIT_MS = 1_000;
+const HOLDER_POLL_MS = 5;
+/** Rounds of open + lock; each lost round means the file was deleted or replaced meanwhile. */
 const MAX_ROUNDS = 8;
-/** A lock file is a few hundred bytes; more is not ours. */
+/** A lock record is a few hundred bytes; more is not ours. */
 const MAX_LOCK_BYTES = 4096;
 
-/** Who holds a lock, as written in the lock file. */
+/** Who holds (or held) the lock, as written in the lock file. `pid` 0: unknown. */
 export interface LockHolder {
   pid: number;
   host: string;
   /** ISO 8601 time the holder took the lock. */
   startedAt: string;
   version: string;
-  /** Linux `/proc/sys/kernel/random/boot_id` when the lock was written. */
-  bootId?: string;
-  /** Linux process start time (clock ticks since boot, `/proc/<pid>/stat` field 22). */
-  startTicks?: string;
+  /** ISO 8601 time the holder released the lock; absent while held, or when the holder died. */
+  releasedAt?: string;
 }
 
-/** Is the process `pid` (described by `holder`) still running? `process.kill(pid, 0)` semantics. */
-export type ProcessProbe = (pid: number, holder: LockHolder) => boolean;
+/** A held lock whose file names no holder (yet). */
+export const UNKNOWN_HOLDER: LockHolder = { pid: 0, host: "?", startedAt: "?", version: "?" };
+
+/** The kernel's advisory file lock, passed in by the runtime (`src/runtime/bun/file-lock.ts`). */
+export interface FileLock {
+  /**
+   * `flock(fd, LOCK_EX | LOCK_NB)`: true when taken (until `fd` is closed), false when another open
+   * file holds it (EWOULDBLOCK). Throws on any other failure (ENOLCK, flock unavailable).
+   */
+  tryLockExclusive(fd: number): boolean;
+}
 
 export interface LockOptions {
   /** Our pid (default `process.pid`). */
   pid?: number;
   /** Our host name (default `os.hostname()`). */
   host?: string;
-  /** Wall clock in ms (default `Date.now`): `startedAt` and the age of garbage files. */
+  /** Wall clock in ms (default `Date.now`): `startedAt`, `releasedAt`. */
   now?: () => number;
-  /** Liveness of another pid on this host (default {@link processIsAlive}). */
-  isAlive?: ProcessProbe;
-  garbageStaleMs?: number;
-  /** Remove the lock from a process "exit" hook too (default true). */
+  /** Only to tell a current record from a dead predecessor's (default {@link processExists}). */
+  processExists?: (pid: number) => boolean;
+  /** Default {@link HOLDER_WAIT_MS}. */
+  holderWaitMs?: number;
+  /** Release from a process "exit" hook too (default true). */
   releaseOnExit?: boolean;
-  /** Test seam: runs after a lock was judged stale, before it is taken over. */
-  beforeTakeover?: () => void;
 }
 
 /** The lock is ours until `release()`. */
@@ -76,150 +86,71 @@ export interface JournalLock {
   kind: "acquired";
   path: string;
   holder: LockHolder;
-  /** Whether a stale lock was taken over, and why it was stale. */
+  /** The file named a holder that never released it (killed, crashed, another host name): for a warning. */
   tookOver?: { holder: LockHolder | undefined; reason: string };
-  /** Removes the lock file if it is still ours. Idempotent. */
+  /** Marks the record released and drops the kernel lock. Idempotent. */
   release(): void;
 }
 
-/** Another live process holds the lock. Nothing was written. */
+/** Another process holds the lock. Nothing was written. */
 export interface LockHeld {
   kind: "held";
   path: string;
   heldBy: LockHolder;
 }
 
-type Inspection =
-  | { kind: "none" }
-  | { kind: "held"; holder: LockHolder }
-  | { kind: "stale"; file: FileIdentity; holder: LockHolder | undefined; reason: string };
-
 /**
- * A file as judged: inode AND content. Inode numbers alone are not enough, a file created right after
- * another was deleted often gets the same number (tmpfs, ext4).
+ * Takes `DIR/obcap.lock`, creating DIR and the file if needed. Returns `{ kind: "held", heldBy }`
+ * without writing anything when another process holds the kernel lock. Throws E_LOCK_FAILED when
+ * the directory or the file cannot be used, or flock fails.
  */
-interface FileIdentity {
-  ino: number;
-  text: string;
-}
-
-/**
- * Takes `DIR/obcap.lock`, creating DIR if needed. Returns `{ kind: "held", heldBy }` without writing
- * anything when a live process holds it. Throws E_LOCK_FAILED when the directory cannot be used.
- */
-export function acquireJournalLock(dir: string, options: LockOptions = {}): JournalLock | LockHeld {
+export function acquireJournalLock(dir: string, fileLock: FileLock, options: LockOptions = {}): JournalLock | LockHeld {
   const pid = options.pid ?? process.pid;
   const host = options.host ?? hostname();
   const now = options.now ?? Date.now;
-  const isAlive = options.isAlive ?? processIsAlive;
-  const garbageStaleMs = options.garbageStaleMs ?? GARBAGE_STALE_MS;
   const path = join(dir, LOCK_FILE_NAME);
-  const bootId = readBootId();
-  const holder: LockHolder = {
-    pid,
-    host,
-    startedAt: new Date(now()).toISOString(),
-    version: VERSION,
-    ...(bootId ? { bootId } : {}),
-    ...(options.pid === undefined ? startTicksOf(pid) : {}),
-  };
-  const context = { pid, host, bootId, now, isAlive, garbageStaleMs };
+  const holder: LockHolder = { pid, host, startedAt: new Date(now()).toISOString(), version: VERSION };
 
-  try {
-    mkdirSync(dir, { recursive: true });
-    let tookOver: JournalLock["tookOver"];
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const found = inspect(path, context);
-      if (found.kind === "held") return { kind: "held", path, heldBy: found.holder };
-      if (found.kind === "stale") {
-        options.beforeTakeover?.();
-        if (!removeStale(path, found.file, pid)) continue; // someone else moved first: look again
-        tookOver = { holder: found.holder, reason: found.reason };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const fd = openLockFile(dir, path);
+    let keep = false;
+    try {
+      if (!tryLock(fileLock, fd, path)) {
+        const self = { pid, host, processExists: options.processExists ?? processExists };
+        return { kind: "held", path, heldBy: currentHolder(fd, self, options.holderWaitMs ?? HOLDER_WAIT_MS) };
       }
-      const file = tryCreate(path, holder);
-      if (file === undefined) continue; // a racer created it first: look again
-      removeLeftovers(dir, now());
-      return { kind: "acquired", path, holder, ...(tookOver ? { tookOver } : {}), release: releaser(path, file, options.releaseOnExit ?? true) };
+      if (!pathNamesFile(path, fd)) continue; // deleted or replaced since we opened it: lock what it names now
+      const previous = readRecord(fd);
+      writeRecord(fd, holder);
+      keep = true;
+      const tookOver = tookOverFrom(previous, host);
+      return { kind: "acquired", path, holder, ...(tookOver ? { tookOver } : {}), release: releaser(fd, holder, now, options.releaseOnExit ?? true) };
+    } catch (err) {
+      if (isObcapError(err)) throw err;
+      throw obcapError("E_LOCK_FAILED", `cannot use the lock file ${path}: ${describeError(err)}; check that it is writable by this user and the disk is not full, or choose another --journal directory`, err);
+    } finally {
+      if (!keep) closeSync(fd);
     }
-    const last = inspect(path, context);
-    if (last.kind === "held") return { kind: "held", path, heldBy: last.holder };
-  } catch (err) {
-    throw obcapError(
-      "E_LOCK_FAILED",
-      `cannot lock ${path}: ${describeError(err)}; check that the directory exists and is writable by this user, or choose another directory`,
-      err,
-    );
   }
-  throw obcapError("E_LOCK_FAILED", `cannot lock ${path}: other processes kept replacing it over ${MAX_ROUNDS} attempts; is something else writing this file?`);
+  throw obcapError("E_LOCK_FAILED", `cannot lock ${path}: it was deleted or replaced ${MAX_ROUNDS} times while obcap took it; stop whatever removes it (the file must stay, even when no capture runs)`);
 }
 
-/** One line naming the holder: `pid 123 on host since 2026-01-01T00:00:00.000Z`. */
+/** One line naming the holder: `pid 123 on host since 2026-01-01T00:00:00.000Z` (`pid ?` when unknown). */
 export function describeHolder(holder: LockHolder): string {
   return `pid ${holder.pid > 0 ? holder.pid : "?"} on ${holder.host} since ${holder.startedAt}`;
 }
 
-/**
- * Default {@link ProcessProbe}: `kill(pid, 0)` (ESRCH = dead, EPERM = alive but another user's);
- * when alive and the lock recorded a Linux start time, a different start time means the pid was
- * reused by another process, so the holder is dead.
- */
-export function processIsAlive(pid: number, holder: LockHolder): boolean {
+/** `kill(pid, 0)`: false only for ESRCH (EPERM means it exists, owned by another user). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    return true;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ESRCH") return false;
-    if (code !== "EPERM") return true; // unknown: assume alive, never steal a live lock
-  }
-  if (holder.startTicks === undefined) return true;
-  const current = startTicksOf(pid).startTicks;
-  return current === undefined || current === holder.startTicks;
-}
-
-interface InspectContext {
-  pid: number;
-  host: string;
-  bootId: string | undefined;
-  now: () => number;
-  isAlive: ProcessProbe;
-  garbageStaleMs: number;
-}
-
-/** Reads the lock through one descriptor, so the inode and the content belong to the same file. */
-function inspect(path: string, context: InspectContext): Inspection {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { kind: "none" };
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd);
-    const file = { ino: st.ino, text: readHead(fd) };
-    const text = file.text;
-    const holder = parseHolder(text);
-    if (!holder) {
-      const ageMs = context.now() - st.mtimeMs;
-      if (ageMs >= context.garbageStaleMs) return { kind: "stale", file, holder: undefined, reason: `not a lock file, ${Math.round(ageMs / 1000)} s old` };
-      return { kind: "held", holder: { pid: 0, host: "?", startedAt: new Date(st.mtimeMs).toISOString(), version: "?" } };
-    }
-    const reason = staleReason(holder, context);
-    return reason ? { kind: "stale", file, holder, reason } : { kind: "held", holder };
-  } finally {
-    closeSync(fd);
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 
-function staleReason(holder: LockHolder, context: InspectContext): string | undefined {
-  if (holder.host !== context.host) return undefined;
-  if (holder.bootId && context.bootId && holder.bootId !== context.bootId) return "written before this machine's last boot";
-  if (holder.pid === context.pid) return "written by a dead process with our own pid";
-  if (!context.isAlive(holder.pid, holder)) return `process ${holder.pid} is not running`;
-  return undefined;
-}
-
-/** The lock file's content, or undefined when it is not a lock. */
+/** A lock record, or undefined when the text is not one. */
 export function parseHolder(text: string): LockHolder | undefined {
   let value: unknown;
   try {
@@ -236,125 +167,104 @@ export function parseHolder(text: string): LockHolder | undefined {
     host: o.host,
     startedAt: o.startedAt,
     version: typeof o.version === "string" ? o.version : "?",
-    ...(typeof o.bootId === "string" ? { bootId: o.bootId } : {}),
-    ...(typeof o.startTicks === "string" ? { startTicks: o.startTicks } : {}),
+    ...(typeof o.releasedAt === "string" ? { releasedAt: o.releasedAt } : {}),
   };
 }
 
-/**
- * Moves the stale lock (`stale`) out of the way. False when the file at `path` was no longer that
- * one: a racer took over first; if its fresh lock was moved, it is put back.
- */
-function removeStale(path: string, stale: FileIdentity, pid: number): boolean {
-  const grave = `${path}.${pid}.${randomSuffix()}.stale`;
+function openLockFile(dir: string, path: string): number {
   try {
-    renameSync(path, grave);
+    mkdirSync(dir, { recursive: true }); // changes nothing when DIR exists
+    return openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644); // O_CREAT without O_EXCL: racers open one file
+  } catch (err) {
+    throw obcapError("E_LOCK_FAILED", `cannot open the lock file ${path}: ${describeError(err)}; check that the directory exists or can be created and is writable by this user, or choose another --journal directory`, err);
+  }
+}
+
+function tryLock(fileLock: FileLock, fd: number, path: string): boolean {
+  try {
+    return fileLock.tryLockExclusive(fd);
+  } catch (err) {
+    throw obcapError("E_LOCK_FAILED", `cannot lock ${path}: ${describeError(err)}; the journal directory must be on a filesystem with flock (a local disk on Linux): choose another --journal directory`, err);
+  }
+}
+
+/** Does `path` still name the file open as `fd`? */
+function pathNamesFile(path: string, fd: number): boolean {
+  const locked = fstatSync(fd);
+  try {
+    const named = statSync(path);
+    return named.ino === locked.ino && named.dev === locked.dev;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw err;
   }
-  if (isSameFile(grave, stale)) {
-    unlinkSync(grave);
-    return true;
-  }
-  // We moved a live racer's lock: link it back. EEXIST means yet another process created one in the
-  // meantime; that one wins and the moved file is dropped.
-  try {
-    linkSync(grave, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  }
-  unlinkSync(grave);
-  return false;
 }
 
-function isSameFile(path: string, file: FileIdentity): boolean {
-  const fd = openSync(path, "r");
-  try {
-    return fstatSync(fd).ino === file.ino && readHead(fd) === file.text;
-  } finally {
-    closeSync(fd);
+/**
+ * The record of the process holding the lock. The holder writes it just after taking the lock, so a
+ * record that cannot be the holder's is re-read until `waitMs` has passed.
+ */
+function currentHolder(fd: number, self: { pid: number; host: string; processExists: (pid: number) => boolean }, waitMs: number): LockHolder {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const record = parseHolder(readRecord(fd));
+    if (record && record.releasedAt === undefined) {
+      // Another host's pid means nothing here; on this host a dead pid (or ours) is a predecessor's.
+      if (record.host !== self.host || (record.pid !== self.pid && self.processExists(record.pid))) return record;
+    }
+    if (Date.now() >= deadline) return record && record.releasedAt === undefined ? record : UNKNOWN_HOLDER;
+    sleepMs(HOLDER_POLL_MS);
   }
 }
 
-/** The first MAX_LOCK_BYTES of a file, as text. */
-function readHead(fd: number): string {
+/** Why the record found on taking the lock is worth a warning; undefined when it was released (or empty). */
+function tookOverFrom(text: string, host: string): JournalLock["tookOver"] {
+  if (text.trim() === "") return undefined; // a new file, or a holder that died before writing
+  const record = parseHolder(text);
+  if (!record) return { holder: undefined, reason: "the file held no lock record" };
+  if (record.releasedAt !== undefined) return undefined;
+  if (record.host !== host) {
+    return { holder: record, reason: `written under another host name (this is ${host}); its kernel lock was free, so no process sharing this filesystem's locks holds it` };
+  }
+  return { holder: record, reason: "it ended without releasing the lock (killed or crashed)" };
+}
+
+/** The file's first MAX_LOCK_BYTES, as text (positional read: the fd's offset does not matter). */
+function readRecord(fd: number): string {
   const buffer = new Uint8Array(MAX_LOCK_BYTES);
   const length = readSync(fd, buffer, 0, MAX_LOCK_BYTES, 0);
   return new TextDecoder().decode(buffer.subarray(0, length));
 }
 
-/** Links a complete lock file into place; its identity, or undefined if the name exists. */
-function tryCreate(path: string, holder: LockHolder): FileIdentity | undefined {
-  const temp = `${path}.${holder.pid}.${randomSuffix()}.tmp`;
-  const text = `${JSON.stringify(holder)}\n`;
-  const fd = openSync(temp, "wx", 0o644);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(temp, path);
-    return { ino: lstatSync(temp).ino, text };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return undefined;
-    throw err;
-  } finally {
-    unlinkSync(temp);
-  }
+/** Replaces the file's content; only while holding the lock. */
+function writeRecord(fd: number, record: LockHolder): void {
+  ftruncateSync(fd, 0);
+  writeSync(fd, `${JSON.stringify(record)}\n`, 0);
 }
 
-function releaser(path: string, file: FileIdentity, onExit: boolean): () => void {
+function releaser(fd: number, holder: LockHolder, now: () => number, onExit: boolean): () => void {
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
     process.off("exit", release);
     try {
-      // Only our own file: after a takeover race the name may point at another holder's lock.
-      if (isSameFile(path, file)) unlinkSync(path);
+      writeRecord(fd, { ...holder, releasedAt: new Date(now()).toISOString() });
     } catch {
-      // Already gone, or the directory went away: nothing to release.
+      // The record only informs the next holder; the lock itself is dropped by the close below.
+    }
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed: nothing holds the lock.
     }
   };
   if (onExit) process.on("exit", release);
   return release;
 }
 
-/** Temporary and moved-aside files of racers that died between two steps. */
-function removeLeftovers(dir: string, nowMs: number): void {
-  for (const name of readdirSync(dir)) {
-    if (!name.startsWith(`${LOCK_FILE_NAME}.`) || !(name.endsWith(".tmp") || name.endsWith(".stale"))) continue;
-    try {
-      const file = join(dir, name);
-      if (nowMs - lstatSync(file).mtimeMs > LEFTOVER_MS) unlinkSync(file);
-    } catch {
-      // A racer removed it itself.
-    }
-  }
-}
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
-function randomSuffix(): string {
-  return Math.random().toString(36).slice(2, 10);
-}
-
-function readBootId(): string | undefined {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Linux: field 22 of /proc/<pid>/stat (after the parenthesised command name, which may hold spaces). */
-function startTicksOf(pid: number): { startTicks?: string } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = fields[19];
-    return ticks && /^\d+$/.test(ticks) ? { startTicks: ticks } : {};
-  } catch {
-    return {};
-  }
+function sleepMs(ms: number): void {
+  Atomics.wait(SLEEPER, 0, 0, ms);
 }

@@ -1,16 +1,29 @@
 /** Lock first, then the metrics endpoint; both undone by stop(), and by a failure half way. */
 import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isLoopback, startOperations, type ListenHttp, type ListenHttpOptions } from "../../../src/capture/operations.ts";
-import { acquireJournalLock, LOCK_FILE_NAME } from "../../../src/journal/lock.ts";
+import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../../src/journal/lock.ts";
+import { bunFileLock as fileLock } from "../../../src/runtime/bun/file-lock.ts";
 import { isObcapError } from "../../../src/errors.ts";
 import { emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";
 import { parsePrometheusText, sampleValue } from "../../../src/metrics/parse.ts";
 
 const clock = () => 1_764_000_000_000_000;
+
+/** The journal lock's record: `releasedAt` once released. */
+function lockRecord(dir: string) {
+  return parseHolder(readFileSync(join(dir, LOCK_FILE_NAME), "utf8"));
+}
+
+/** Whether another open file could take the kernel lock now (takes and releases it). */
+function lockIsFree(dir: string): boolean {
+  const probe = acquireJournalLock(dir, fileLock, { pid: process.pid + 1, releaseOnExit: false, holderWaitMs: 0 });
+  if (probe.kind === "acquired") probe.release();
+  return probe.kind === "acquired";
+}
 
 /** A listener that records what it was asked to serve. */
 function fakeListen() {
@@ -34,10 +47,24 @@ describe("startOperations", () => {
 
   test("holds the journal lock until stop()", async () => {
     const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
-    const ops = startOperations({ journalDir: dir }, { clock });
-    expect(existsSync(join(dir, LOCK_FILE_NAME))).toBe(true);
+    const ops = startOperations({ journalDir: dir }, { clock, fileLock });
+    expect(lockRecord(dir)).toMatchObject({ pid: process.pid });
+    expect(lockIsFree(dir)).toBe(false);
     if (ops.kind === "running") await ops.stop();
-    expect(readdirSync(dir)).toEqual([]);
+    expect(lockRecord(dir)?.releasedAt).toBeString();
+    expect(lockIsFree(dir)).toBe(true);
+  });
+
+  test("a journal directory without a file lock in the runtime is E_LOCK_FAILED (exit 3)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    let error: unknown;
+    try {
+      startOperations({ journalDir: dir }, { clock });
+    } catch (err) {
+      error = err;
+    }
+    expect(isObcapError(error) && error.code).toBe("E_LOCK_FAILED");
+    expect(isObcapError(error) && error.exitCode).toBe(3);
   });
 
   test("a held lock starts nothing: no listener, and names the holder", async () => {
@@ -46,10 +73,10 @@ describe("startOperations", () => {
     const child = spawn("sleep", ["60"], { stdio: "ignore" });
     const exited = new Promise((done) => child.on("exit", done));
     try {
-      const holder = acquireJournalLock(dir, { pid: child.pid!, releaseOnExit: false });
+      const holder = acquireJournalLock(dir, fileLock, { pid: child.pid!, releaseOnExit: false });
       expect(holder.kind).toBe("acquired");
       const listen = fakeListen();
-      const ops = startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp: listen.listenHttp });
+      const ops = startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, fileLock, listenHttp: listen.listenHttp });
       expect(ops.kind).toBe("lock-held");
       if (ops.kind === "lock-held") {
         expect(ops.dir).toBe(dir);
@@ -70,14 +97,15 @@ describe("startOperations", () => {
     };
     let error: unknown;
     try {
-      startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp });
+      startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, fileLock, listenHttp });
     } catch (err) {
       error = err;
     }
     expect(isObcapError(error) && error.code).toBe("E_METRICS_LISTEN");
     expect(isObcapError(error) && error.exitCode).toBe(3);
     expect(String((error as Error).message)).toContain("cannot serve metrics on 127.0.0.1:9464");
-    expect(readdirSync(dir)).toEqual([]);
+    expect(lockRecord(dir)?.releasedAt).toBeString();
+    expect(lockIsFree(dir)).toBe(true);
   });
 
   test("serves the probe's snapshot: base figures at first, the session's once attached", async () => {
