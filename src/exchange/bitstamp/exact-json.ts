@@ -133,8 +133,49 @@ export function hasRiskyNumberToken(text: string): boolean {
   return false;
 }
 
+/**
+ * True if `text` opens more than `maxLevels` arrays/objects inside each other (brackets inside
+ * strings do not count), scanning no further than the first level too deep. A cheap guard to run
+ * before parsing: the parse itself copes with deep text, but the recursive steps after it
+ * (`JSON.parse`'s reviver here, `JSON.stringify` in the item codec) overflow the stack, at about
+ * 4,500 and 40,000 levels in Bun 1.4 (measured, main thread and Worker alike), with a RangeError.
+ * Unbalanced or invalid text is counted as far as it goes; the parser still judges it.
+ */
+export function jsonNestingExceeds(text: string, maxLevels: number): boolean {
+  // Most frames open a handful of arrays/objects in all (a trade: 2): fewer openers than the bound
+  // cannot nest deeper. Two native indexOf runs: 0.04 µs for a 315-character trade, the scan 0.3 µs.
+  const braces = countUpTo(text, "{", maxLevels + 1);
+  if (braces + countUpTo(text, "[", maxLevels + 1 - braces) <= maxLevels) return false;
+  const n = text.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const close = endOfString(text, i);
+      if (close < 0) return false; // unterminated: the parser rejects it
+      i = close;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > maxLevels) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Occurrences of `char` in `text`, counting no further than `limit`. */
+function countUpTo(text: string, char: string, limit: number): number {
+  let count = 0;
+  for (let i = text.indexOf(char); i >= 0 && count < limit; i = text.indexOf(char, i + 1)) count++;
+  return count;
+}
+
 const QUOTE = 34;
 const BACKSLASH = 92;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
 const MINUS = 45;
 const DOT = 46;
 const ZERO = 48;

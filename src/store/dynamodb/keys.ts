@@ -53,11 +53,18 @@ let lastHourFromText = "";
 let lastHourToText = "";
 let lastHourBucket = "";
 
-/** UTC hour bucket `YYYYMMDDHH` of a Bitstamp `microtimestamp` string ("1786269861947000" -> "2026080910"). */
+/**
+ * UTC hour bucket `YYYYMMDDHH` of a Bitstamp `microtimestamp` string ("1786269861947000" -> "2026080910").
+ * Throws `RangeError` for more than 16 digits: no 16-digit sort key or 10-digit bucket holds it
+ * (decodeFrame already rejects such frames; from 20 digits it is not even a JS date).
+ */
 export function hourBucketOf(microtimestamp: string): string {
   // Events arrive in time order, so most fall in the last hour seen: two string comparisons (equal
   // length digit strings compare like their numbers) instead of a Number conversion and a division.
   if (microtimestamp.length === MICROS_DIGITS && microtimestamp >= lastHourFromText && microtimestamp < lastHourToText) return lastHourBucket;
+  if (microtimestamp.length > MICROS_DIGITS) {
+    throw new RangeError(`microtimestamp ${JSON.stringify(microtimestamp.slice(0, 24))}${microtimestamp.length > 24 ? "…" : ""} has ${microtimestamp.length} digits; keys hold at most ${MICROS_DIGITS} (µs since 1970, until the year 2286)`);
+  }
   // Dropping the last 3 digits gives ms, which stays an exact double for any realistic date.
   const ms = microtimestamp.length > 3 ? Number(microtimestamp.slice(0, -3)) : 0;
   const hourIndex = Math.floor(ms / MS_PER_HOUR);

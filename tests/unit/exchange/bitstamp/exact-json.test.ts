@@ -8,6 +8,7 @@ import {
   JsonNumber,
   beginNumberTexts,
   hasRiskyNumberToken,
+  jsonNestingExceeds,
   noteNumberText,
   numberText,
   parseJsonExact,
@@ -180,5 +181,26 @@ describe("hasRiskyNumberToken", () => {
     for (const token of ["9007199254740993", "12345678901234567", "1e-08", "3.0", "-0", "0.00000099", "0.1234567890123456"]) {
       expect(hasRiskyNumberToken(`{"x":${token}}`)).toBe(true);
     }
+  });
+});
+
+describe("jsonNestingExceeds", () => {
+  test("counts arrays and objects inside each other, up to and past the bound", () => {
+    expect(jsonNestingExceeds('{"data":{"a":[[1]]}}', 4)).toBe(false);
+    expect(jsonNestingExceeds('{"data":{"a":[[1]]}}', 3)).toBe(true);
+    expect(jsonNestingExceeds("[]".repeat(1_000), 1)).toBe(false); // side by side, never deeper than 1
+    expect(jsonNestingExceeds(`${"[".repeat(50_000)}${"]".repeat(50_000)}`, 32)).toBe(true);
+    expect(jsonNestingExceeds(`${"[".repeat(32)}${"]".repeat(32)}`, 32)).toBe(false);
+  });
+
+  test("does not count brackets inside strings, escaped quotes included", () => {
+    expect(jsonNestingExceeds(`{"a":"${"[".repeat(100)}"}`, 1)).toBe(false);
+    expect(jsonNestingExceeds(`{"a":"\\"}`, 1)).toBe(false);
+    expect(jsonNestingExceeds(`{"a":"\\\"[[[["}`, 1)).toBe(false);
+    expect(jsonNestingExceeds(`{"a\"{{{":[[1]]}`, 2)).toBe(true);
+  });
+
+  test("every real frame nests at most 4 levels (book frames: frame, data, bids, level)", () => {
+    for (const frame of allWsServerFrames()) expect({ frame, deeper: jsonNestingExceeds(frame, 4) }).toEqual({ frame, deeper: false });
   });
 });
