@@ -4,7 +4,12 @@
  * Checks use string and BigInt arithmetic only, independent of the generator's own helpers.
  */
 import { describe, expect, test } from "bun:test";
-import { FrameGenerator, generateFrames, generateFramesIter } from "../../support/frame-generator.ts";
+import { decodeFrame, type MarketEvent } from "../../../src/pipeline/decode.ts";
+import { encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { eventKeys } from "../../../src/store/dynamodb/keys.ts";
+import {
+  FrameGenerator, MAX_EVENTS_PER_MICROS, generateFrames, generateFramesIter, type FrameGeneratorOptions,
+} from "../../support/frame-generator.ts";
 
 const ORDER_DATA_KEYS = [
   "id", "id_str", "order_type", "order_subtype", "datetime", "microtimestamp", "amount", "amount_str",
@@ -170,20 +175,27 @@ describe("frame generator", () => {
     }
   });
 
-  test("keeps millisecond microtimestamps rising on each orders channel, with rounded datetime and truncated timestamp", () => {
-    const last = new Map<string, bigint>();
+  test("never moves millisecond microtimestamps back, over all channels, with rounded datetime and truncated timestamp", () => {
+    let last = 0n;
     for (const frame of generateFrames(SAMPLE)) {
-      const { channel, data } = parse(frame);
+      const { data } = parse(frame);
       expect(data.microtimestamp).toMatch(/^\d{16}$/);
       expect(data.microtimestamp).toEndWith("000");
       const micros = BigInt(data.microtimestamp);
-      if (isOrder(frame)) {
-        expect(micros > (last.get(channel) ?? 0n)).toBe(true);
-        last.set(channel, micros);
-        expect(BigInt(data.datetime)).toBe((micros + 500_000n) / 1_000_000n);
-      } else {
-        expect(BigInt(data.timestamp)).toBe(micros / 1_000_000n);
-      }
+      expect(micros >= last).toBe(true);
+      last = micros;
+      if (isOrder(frame)) expect(BigInt(data.datetime)).toBe((micros + 500_000n) / 1_000_000n);
+      else expect(BigInt(data.timestamp)).toBe(micros / 1_000_000n);
+    }
+  });
+
+  test("without bursts, moves each orders channel on by at least 1 ms per event", () => {
+    const last = new Map<string, bigint>();
+    for (const frame of generateFrames({ ...SAMPLE, bursts: false }).filter(isOrder)) {
+      const { channel, data } = parse(frame);
+      const micros = BigInt(data.microtimestamp);
+      expect(micros >= (last.get(channel) ?? 0n) + 1000n).toBe(true);
+      last.set(channel, micros);
     }
   });
 
@@ -272,5 +284,154 @@ describe("frame generator", () => {
     }
     expect(count).toBe(100_000);
     expect(() => generateFrames({ pairs: ["ethusd"], countPerPair: Infinity })).toThrow("finite");
+  });
+});
+
+/** Frames grouped by channel and microtimestamp, in the order sent. */
+function groupsByMicros(frames: readonly string[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const frame of frames) {
+    const { channel, data } = parse(frame);
+    const key = `${channel} ${data.microtimestamp}`;
+    const group = groups.get(key);
+    if (group) group.push(frame);
+    else groups.set(key, [frame]);
+  }
+  return groups;
+}
+
+function eventOf(frame: string, rxMicros = 1): MarketEvent {
+  const result = decodeFrame(frame, rxMicros);
+  if (result.kind !== "event") throw new Error(`not an event (${JSON.stringify(result).slice(0, 300)}): ${frame}`);
+  return result.event;
+}
+
+const micros = (frame: string) => BigInt(parse(frame).data.microtimestamp);
+
+/** One pair, 10,000 frames: the busiest channel layout the tests use. */
+const BUSY = { pairs: ["btcusd"], countPerPair: 10_000, seed: 1 } as const;
+
+describe("frame generator bursts (several events of a channel in one millisecond, as a busy real book)", () => {
+  test("puts 3 or more events of one channel on one microtimestamp hundreds of times in 10,000 frames", () => {
+    const groups = [...groupsByMicros(generateFrames(BUSY))];
+    const sizes = (prefix: string) => groups.filter(([key]) => key.startsWith(prefix)).map(([, g]) => g.length);
+    const orders = sizes("live_orders_");
+    const trades = sizes("live_trades_");
+    // Seed 1 gives 748 and 170; the bounds leave room for other tuning, not for "no bursts".
+    expect(orders.filter((n) => n >= 3).length).toBeGreaterThanOrEqual(300);
+    expect(trades.filter((n) => n >= 3).length).toBeGreaterThanOrEqual(60);
+    // Never more than the event_id counter can tell apart; most events still have their own millisecond.
+    expect(Math.max(...orders)).toBe(MAX_EVENTS_PER_MICROS);
+    expect(orders.filter((n) => n === 1).length).toBeGreaterThan(1_000);
+    expect(trades.filter((n) => n === 1).length).toBeGreaterThan(300);
+  });
+
+  test("sweeps several makers with one taker: each maker's event just before its trade, one microtimestamp, consecutive trade ids", () => {
+    const frames = generateFrames(BUSY);
+    let sweepsOf3 = 0;
+    let i = 0;
+    while (i < frames.length) {
+      // A sweep: (maker event, trade) pairs in a row, one taker id, one microtimestamp.
+      let length = 0;
+      let taker: string | undefined;
+      for (let j = i; j + 1 < frames.length && isOrder(frames[j] as string) && !isOrder(frames[j + 1] as string); j += 2) {
+        const maker = parse(frames[j] as string).data.id_str;
+        const trade = frames[j + 1] as string;
+        const ids = [rawNumber(trade, "buy_order_id"), rawNumber(trade, "sell_order_id")];
+        if (!ids.includes(maker)) break;
+        const other = ids.find((id) => id !== maker) as string;
+        if (taker !== undefined && (other !== taker || micros(trade) !== micros(frames[i] as string))) break;
+        if (length > 0) expect(BigInt(rawNumber(trade, "id"))).toBe(BigInt(rawNumber(frames[j - 1] as string, "id")) + 1n);
+        taker = other;
+        length++;
+      }
+      if (length >= 3) sweepsOf3++;
+      i += Math.max(1, 2 * length);
+    }
+    expect(sweepsOf3).toBeGreaterThanOrEqual(30);
+  });
+
+  test("interleaves channels and pairs inside one millisecond", () => {
+    const frames = generateFrames({ pairs: ["btcusd", "ethusd"], countPerPair: 5_000, seed: 2 });
+    const channelsByMs = new Map<bigint, string[]>();
+    for (const frame of frames) {
+      const ms = micros(frame) / 1000n;
+      const list = channelsByMs.get(ms) ?? [];
+      list.push(parse(frame).channel);
+      channelsByMs.set(ms, list);
+    }
+    const lists = [...channelsByMs.values()];
+    // Both pairs in one millisecond.
+    expect(lists.filter((l) => new Set(l.map((c) => c.slice(-6))).size === 2).length).toBeGreaterThanOrEqual(50);
+    // One channel, another, then the first again, all in one millisecond (a sweep: order, trade, order...).
+    const returns = lists.filter((l) => l.some((c, k) => k >= 2 && c === l[k - 2] && c !== l[k - 1]));
+    expect(returns.length).toBeGreaterThanOrEqual(100);
+  });
+
+  test.each(["2026", "2022"] as const)("gives each of 10,000 frames its own DynamoDB key although thousands share a microtimestamp (%s order layout)", (orderFormat) => {
+    const opts: FrameGeneratorOptions = { pairs: ["btcusd", "ethusd"], countPerPair: 5_000, seed: 7, hugeIds: true, orderFormat };
+    const frames = generateFrames(opts);
+    const keys = new Set<string>();
+    const sharedMicros = new Map<string, number>();
+    const forms = new Set<string>();
+    for (const frame of frames) {
+      const item = encodeItem(eventOf(frame), 4);
+      const pk = item.pk?.S as string;
+      const sk = item.sk?.S as string;
+      keys.add(`${pk}\u0000${sk}`);
+      const timeKey = `${pk.split("#").slice(0, 2).join("#")} ${sk.slice(0, 16)}`;
+      sharedMicros.set(timeKey, (sharedMicros.get(timeKey) ?? 0) + 1);
+      // Which form of docs/data-model.md the key took.
+      if (/^\d{16}#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-0000-0001[0-9a-f]{2}000020$/.test(sk)) forms.add("event_id");
+      else if (/^\d{16}#t#\d+$/.test(sk)) forms.add("trade");
+      else if (/^\d{16}#\d+#[cd]$/.test(sk)) forms.add("order c/d");
+      else if (/^\d{16}#\d+#u#\d+(\.\d+)?$/.test(sk)) forms.add("order u#amount");
+      else throw new Error(`unexpected sort key ${sk}`);
+      // The same frame again (another receive time: a retry, a replay) lands on the same key.
+      expect(eventKeys(eventOf(frame, 2_000_000_000_000_000), 4)).toEqual({ pk, sk });
+    }
+    expect(keys.size).toBe(frames.length);
+    const crowded = [...sharedMicros.values()].filter((n) => n >= 2);
+    expect(crowded.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(3_000);
+    expect([...forms].sort()).toEqual(orderFormat === "2026" ? ["event_id", "trade"] : ["order c/d", "order u#amount", "trade"]);
+  });
+
+  test("2022 layout: no event_id, the old key order, and one order changed twice in one millisecond told apart by amount_str", () => {
+    const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 10_000, seed: 3, orderFormat: "2022" });
+    const changes = new Map<string, Set<string>>();
+    for (const frame of frames.filter(isOrder)) {
+      const parsed = parse(frame);
+      expect(Object.keys(parsed)).toEqual(["data", "channel", "event"]);
+      expect(Object.keys(parsed.data)).toEqual(["id", "id_str", "order_type", "datetime", "microtimestamp", "amount", "amount_str", "price", "price_str"]);
+      if (parsed.event !== "order_changed") continue;
+      const key = `${parsed.data.id_str} ${parsed.data.microtimestamp}`;
+      const amounts = changes.get(key) ?? new Set<string>();
+      amounts.add(parsed.data.amount_str);
+      changes.set(key, amounts);
+    }
+    const twice = [...changes.values()].filter((amounts) => amounts.size >= 2);
+    expect(twice.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test("continues one stream across a quiet spell with nextFrames, restOfStep and advanceTo", () => {
+    const opts = { pairs: ["btcusd"], countPerPair: 600, seed: 8 };
+    const whole = generateFrames(opts);
+    const generator = new FrameGenerator(opts);
+    const first = generator.nextFrames(300);
+    expect(first).toEqual(whole.slice(0, 300));
+    // The rest of a sweep or re-quote under way: same exchange time as the last frame returned.
+    const lastMicros = micros(first.at(-1) as string);
+    const rest = generator.restOfStep();
+    expect([...first, ...rest]).toEqual(whole.slice(0, 300 + rest.length));
+    for (const frame of rest) expect(micros(frame)).toBe(lastMicros);
+    expect(generator.restOfStep()).toEqual([]);
+    // Later steps wait for the quiet spell's end (rounded up to a whole ms).
+    generator.advanceTo(Number(lastMicros) + 60_000_500);
+    const later = [...generator];
+    expect(later.length).toBe(600 - 300 - rest.length);
+    for (const frame of later) expect(micros(frame) >= lastMicros + 60_001_000n).toBe(true);
+    // The event_id chain goes on across the spell.
+    const lastOrder = parse([...first, ...rest].filter(isOrder).at(-1) as string).event_id;
+    expect(parse(later.find(isOrder) as string).pre_event_id).toBe(lastOrder);
   });
 });

@@ -48,6 +48,13 @@ describe("partition key", () => {
     expect(hourBucketOf("1786269599999999")).toBe("2026080909");
   });
 
+  test("refuses a microtimestamp of more than 16 digits: no 16-digit sort key or hour bucket holds it", () => {
+    expect(() => hourBucketOf("17862698619470001")).toThrow('microtimestamp "17862698619470001" has 17 digits; keys hold at most 16');
+    // 20 digits and more are beyond JS dates ("Invalid Date" before): the same clear RangeError.
+    expect(() => hourBucketOf("9".repeat(400))).toThrow(RangeError);
+    expect(() => hourBucketOf("9".repeat(400))).toThrow("has 400 digits");
+  });
+
   test("the hour bucket of any microtimestamp, in or out of order, is its UTC hour (20,000 random times around hour ends)", () => {
     // The reference: the UTC hour of the time, from Date, for every call (no cache).
     const reference = (micros: string) => new Date(Math.floor(Number(micros) / 1000)).toISOString().slice(0, 13).replace(/[-T]/g, "");
@@ -130,6 +137,62 @@ describe("sort key", () => {
   test("every real order and trade frame has its own key", () => {
     const keys = new Set(orderAndTradeFrames().map((text) => Object.values(eventKeys(eventOf(text), DEFAULT_SHARDS)).join("\u0000")));
     expect(keys.size).toBe(orderAndTradeFrames().length);
+  });
+});
+
+describe("sort keys of events sharing one microtimestamp (the feed has ms resolution and bursts)", () => {
+  const MICROS = "1786269861947000";
+  /** `ORDER_2026` with another event, amounts and event ids, at the same microtimestamp. */
+  const order2026 = (event: string, amount: string, eventId: string, preEventId: string) =>
+    ORDER_2026.replace('"event":"order_deleted"', `"event":"${event}"`)
+      .replace('"amount":0.00171371,"amount_str":"0.00171371"', `"amount":${Number(amount)},"amount_str":"${amount}"`)
+      .replace('"event_id":"0006589a-5c98-2678-0000-000101000020"', `"event_id":"${eventId}"`)
+      .replace('"pre_event_id":"0006589a-5c97-f798-0000-000100000020"', `"pre_event_id":"${preEventId}"`);
+  /** `ORDER_2022` (no event_id) moved to MICROS, with another order id, event and amount. */
+  const order2022 = (id: string, event: string, amount: string) =>
+    ORDER_2022.replace('"id":1496011283275781,"id_str":"1496011283275781"', `"id":${id},"id_str":"${id}"`)
+      .replace('"microtimestamp":"1654072104363000"', `"microtimestamp":"${MICROS}"`)
+      .replace('"amount":7.9201,"amount_str":"7.92010000"', `"amount":${Number(amount)},"amount_str":"${amount}"`)
+      .replace('"event":"order_created"', `"event":"${event}"`);
+  /** `TRADE_2026` moved to MICROS, with another trade id. */
+  const trade = (id: string) =>
+    TRADE_2026.replace('"id":629876235', `"id":${id}`).replace('"microtimestamp":"1788551770815000"', `"microtimestamp":"${MICROS}"`);
+
+  /** Burst of each key form: distinct events, one microtimestamp, as a sweep or a re-quote writes them. */
+  const bursts: Array<[form: string, pattern: RegExp, frames: string[]]> = [
+    ["<µs16>#<event_id>", /^1786269861947000#0006589a-5c98-2678-0000-0001\d{2}000020$/, [
+      // One order changed twice, then deleted, then another order created: counter 01, 02, 03, 00.
+      order2026("order_changed", "0.00100000", "0006589a-5c98-2678-0000-000101000020", "0006589a-5c97-f798-0000-000100000020"),
+      order2026("order_changed", "0.00050000", "0006589a-5c98-2678-0000-000102000020", "0006589a-5c98-2678-0000-000101000020"),
+      order2026("order_deleted", "0.00000000", "0006589a-5c98-2678-0000-000103000020", "0006589a-5c98-2678-0000-000102000020"),
+      order2026("order_created", "0.00171371", "0006589a-5c98-2678-0000-000100000020", "0006589a-5c98-2678-0000-000103000020")
+        .replace(/2037493297635328/g, "2037493297635584"),
+    ]],
+    ["<µs16>#<order id>#<c|u|d>[#amount_str]", /^1786269861947000#\d+#(c|d|u#\d+\.\d+)$/, [
+      order2022("1496011283275781", "order_created", "7.92010000"),
+      order2022("1496011283275781", "order_changed", "5.00000000"),
+      order2022("1496011283275781", "order_changed", "2.50000000"),
+      order2022("1496011283275781", "order_deleted", "0.00000000"),
+      order2022("1496011283276032", "order_created", "7.92010000"),
+      order2022("1496011283276032", "order_deleted", "7.92010000"),
+    ]],
+    ["<µs16>#t#<trade id>", /^1786269861947000#t#\d+$/, [trade("629876235"), trade("629876236"), trade("629876237")]],
+  ];
+
+  test.each(bursts)("%s: distinct events get distinct sort keys", (_form, pattern, frames) => {
+    const sortKeys = frames.map((text) => sortKey(eventOf(text)));
+    for (const sk of sortKeys) expect(sk).toMatch(pattern);
+    expect(new Set(sortKeys).size).toBe(frames.length);
+    // Distinct items too (pk + sk), whatever the shard count.
+    for (const shards of [1, DEFAULT_SHARDS]) {
+      expect(new Set(frames.map((text) => Object.values(eventKeys(eventOf(text), shards)).join("\u0000"))).size).toBe(frames.length);
+    }
+  });
+
+  test.each(bursts)("%s: the same event twice gets the same key, whenever it is received", (_form, _pattern, frames) => {
+    for (const text of frames) {
+      expect(eventKeys(eventOf(text, 2_000_000_000_000_000), DEFAULT_SHARDS)).toEqual(eventKeys(eventOf(text, 1), DEFAULT_SHARDS));
+    }
   });
 });
 
