@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { obcapError } from "../errors.ts";
 import { log, setLogLevel } from "../log.ts";
 import { ItemUploader } from "../pipeline/uploader.ts";
+import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
@@ -156,6 +157,8 @@ async function openTableSink(
       table,
       maxInFlight: intOption("in-flight", a["in-flight"], 8, 1, 64),
       onRetry: (info) => log.debug(`retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}`),
+      // Beyond the limits checked line by line (item-limits.ts): reported, counted with the bad lines, never fatal.
+      onRefused: (item, reason) => log.warn(`DynamoDB refused the item ${describeItemKey(item)}: ${reason}; skipped`),
     });
     const uploader = new ItemUploader<ReplayPosition>(writer);
     let lastAcked: { position: ReplayPosition | undefined; badLines: number } = {
@@ -233,10 +236,13 @@ function finish(s: ReplaySummary, sink: TableSink | undefined): void {
     throw obcapError("E_INTERRUPTED", `replay stopped by a signal after ${s.lines} lines; what was read is stored${resumeHint}`);
   }
   const bad = s.badLines + s.badLinesBefore;
-  if (bad > 0) {
+  const refused = sink?.writer.stats().refusedItems ?? 0;
+  if (bad > 0 || refused > 0) {
     throw obcapError(
       "E_BAD_LINES",
-      `${bad} bad line${bad === 1 ? "" : "s"} skipped (reported above as file:line); every other line was ${sink ? "stored" : "valid"}`,
+      `${bad} bad line${bad === 1 ? "" : "s"} skipped (reported above as file:line)` +
+        (refused > 0 ? ` and ${refused} item${refused === 1 ? "" : "s"} DynamoDB refused (reported above by key)` : "") +
+        `; every other line was ${sink ? "stored" : "valid"}`,
     );
   }
 }

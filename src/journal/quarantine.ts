@@ -5,8 +5,9 @@
  *   <dir>/quarantine/<YYYY-MM-DD (UTC)>.ndjson, one record per line:
  *   {"at":"<ISO time>","code":"E_FRAME_JSON","reason":"...","rx":<µs>,"segment":"<name>","offset":<bytes>,"line":"<the journal line>"}
  *
- * `line` is the journal line (or the frame, for frames that never reached the journal: `frame`) as a
- * JSON string; bytes that are not UTF-8 go in base64 instead (`lineBase64` / `frameBase64`).
+ * `line` is the journal line (or the frame, for frames that never reached the journal: `frame`; or the
+ * DynamoDB item DynamoDB refused: `item`) as a JSON string; bytes that are not UTF-8 go in base64
+ * instead (`lineBase64` / `frameBase64`).
  * `segment`/`offset` (end of the line) say where the line is in the journal. Each record is one
  * write() on a file opened for appending, so the uploader and the capture thread can both add records.
  * Quarantine files are never deleted by obcap.
@@ -24,10 +25,12 @@ export interface QuarantineEntry {
   /** Where the line is in the journal (end offset). */
   segment?: string;
   offset?: number;
-  /** The journal line (without newline), or, with `isFrame`, the frame as received. */
+  /** The journal line (without newline), or, with `isFrame`, the frame as received, or with `isItem` the item DynamoDB refused (JSON). */
   content: Uint8Array | string;
   /** `content` is a frame that never reached the journal (an oversize frame). */
   isFrame?: boolean;
+  /** `content` is a DynamoDB item (its JSON) that DynamoDB refused on its own (batch-writer.ts). */
+  isItem?: boolean;
 }
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -49,7 +52,7 @@ export class Quarantine {
     if (entry.rxMicros !== undefined) record.rx = entry.rxMicros;
     if (entry.segment !== undefined) record.segment = entry.segment;
     if (entry.offset !== undefined) record.offset = entry.offset;
-    const name = entry.isFrame ? "frame" : "line";
+    const name = entry.isItem ? "item" : entry.isFrame ? "frame" : "line";
     const text = typeof entry.content === "string" ? entry.content : tryUtf8(entry.content);
     if (text !== undefined) record[name] = text;
     else record[`${name}Base64`] = toBase64(entry.content as Uint8Array);

@@ -3,7 +3,7 @@
  * UnprocessedItems and 5xx come from the fault proxy (tests/support/fault-proxy.ts), since DynamoDB
  * Local produces none of them.
  */
-import { CAPTURE_TABLE_SCHEMA } from "../../src/store/dynamodb/table.ts";
+import { CAPTURE_TABLE_SCHEMA, createTable } from "../../src/store/dynamodb/table.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CreateTableCommand, DeleteTableCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriter, type RetryInfo } from "../../src/store/dynamodb/batch-writer.ts";
@@ -261,6 +261,47 @@ describe("BatchWriter on DynamoDB Local", () => {
 
     expect(error.code).toBe("E_AWS_VALIDATION");
     expect(error.message).toContain("pk=p sk=s1");
+  });
+
+  test("an item DynamoDB refuses in a batch of 25 is handed to onRefused; the 24 others are written and the writer goes on", async () => {
+    const table = uniqueTableName("bw-refused");
+    const client = createDynamoClient({ endpoint });
+    await createTable({ client, table, shards: 4 });
+    tables.push(table);
+    const refused: Array<{ key: string; reason: string }> = [];
+    const writer = new BatchWriter({ client, table, onRefused: (item, reason) => refused.push({ key: item.sk!.S!, reason }) });
+    const good = makeItems(24);
+    // A sort key over DynamoDB's 1024 bytes: the whole batch fails validation.
+    const bad: Item = { pk: { S: "btcusd#orders#2026112707#0" }, sk: { S: "9".repeat(2000) } };
+    let written = false;
+    await writer.submit([...good.slice(0, 12), bad, ...good.slice(12)], () => (written = true));
+    await writer.flush();
+    expect(written).toBe(true);
+    expect(refused.map((r) => r.key)).toEqual([bad.sk!.S!]);
+    expect(refused[0]!.reason).toMatch(/key/i);
+    expect(writer.stats()).toMatchObject({ written: 24, refusedItems: 1, pendingItems: 0 });
+    expect(writer.fatal()).toBeUndefined();
+    const stored = await admin.send(new ScanCommand({ TableName: table, Select: "COUNT" }));
+    expect(stored.Count).toBe(24 + 1); // and the metadata item
+    // A later batch goes through as usual.
+    await writer.submit(makeItems(30).slice(24));
+    await writer.flush();
+    expect(writer.stats().written).toBe(30);
+    client.destroy();
+  });
+
+  test("a refused item at the very start (nothing written yet) is refused, not fatal, when the table is obcap's", async () => {
+    const table = uniqueTableName("bw-refused-first");
+    const client = createDynamoClient({ endpoint });
+    await createTable({ client, table, shards: 4 });
+    tables.push(table);
+    const refused: string[] = [];
+    const writer = new BatchWriter({ client, table, onRefused: (item) => refused.push(item.sk!.S!) });
+    await writer.submit([{ pk: { S: "btcusd#orders#2026112707#0" }, sk: { S: "8".repeat(1025) } }]);
+    await writer.flush();
+    expect(refused.length).toBe(1);
+    expect(writer.fatal()).toBeUndefined();
+    client.destroy();
   });
 
   test("refuses a batch holding one key twice before sending it", async () => {

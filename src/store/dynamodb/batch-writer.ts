@@ -11,12 +11,23 @@
  * Errors that retrying cannot fix (table missing, validation, credentials, access) stop the writer:
  * `flush()` rejects with that ObcapError and later `submit()` calls reject at once.
  *
+ * One exception: a ValidationException can be about one item (a key or the item over a limit), and a
+ * batch of 25 would then fail with it forever, taking the capture down on every restart. So a batch
+ * that fails validation is retried one item per request; an item refused on its own is handed to
+ * `onRefused` (the caller quarantines it) and counts as done. When every item of the batch is refused
+ * and nothing has been written yet, the table itself is checked (obcap's keys and metadata item,
+ * table.ts): a table that does not fit stops the writer with that error; one that does means the items
+ * are at fault, and they are refused (so a bad item at the head of a journal cannot stop every restart).
+ * The pipeline checks items against DynamoDB's documented limits first (item-limits.ts): this is the
+ * backstop for whatever real DynamoDB refuses beyond them.
+ *
  * Backpressure: a batch holds its in-flight slot until it is fully written, backoff sleeps included,
  * so under throttling `submit()` waits and the caller (and the ring behind it) slows down instead of
  * piling up batches in memory.
  */
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb";
-import { describeError, obcapError, type ObcapError } from "../../errors.ts";
+import { describeError, isObcapError, obcapError, type ObcapError } from "../../errors.ts";
+import { openCaptureTable } from "./table.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, backoffDelayMs } from "./backoff.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
@@ -53,6 +64,8 @@ export interface BatchWriterOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Called before each retry, e.g. to log it (the caller throttles its log lines). */
   onRetry?: (info: RetryInfo) => void;
+  /** An item DynamoDB refused on its own (ValidationException): it counts as done; keep it somewhere. */
+  onRefused?: (item: DynamoItem, reason: string) => void;
 }
 
 export interface BatchWriterStats {
@@ -74,6 +87,8 @@ export interface BatchWriterStats {
   inFlight: number;
   /** Items submitted and not acknowledged (after a fatal error: the items that were not written). */
   pendingItems: number;
+  /** Items DynamoDB refused on their own (handed to onRefused, counted as done). */
+  refusedItems: number;
 }
 
 interface Job {
@@ -90,7 +105,9 @@ export class BatchWriter {
   private readonly backoff: { baseMs: number; maxMs: number; random: () => number };
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  private readonly onRefused: ((item: DynamoItem, reason: string) => void) | undefined;
   private readonly counts = {
+    refusedItems: 0,
     requests: 0,
     written: 0,
     retriedItems: 0,
@@ -122,6 +139,7 @@ export class BatchWriter {
     };
     this.sleep = options.sleep ?? defaultSleep;
     this.onRetry = options.onRetry;
+    this.onRefused = options.onRefused;
   }
 
   /**
@@ -164,7 +182,8 @@ export class BatchWriter {
       throttled: c.throttled,
       transientErrors: c.transientErrors,
       inFlight: this.active,
-      pendingItems: c.submittedItems - c.written,
+      pendingItems: c.submittedItems - c.written - c.refusedItems,
+      refusedItems: c.refusedItems,
     };
   }
 
@@ -175,51 +194,12 @@ export class BatchWriter {
 
   /** Sends one batch until every item is acknowledged, or until a fatal error (of any batch). */
   private async run(job: Job): Promise<void> {
-    let requests: WriteRequest[] = job.items.map((Item) => ({ PutRequest: { Item } }));
-    let attempt = 0;
-    let first = true;
     try {
-      while (requests.length > 0) {
-        // Another batch hit a fatal error: stop retrying this one, its items stay pending.
-        if (this.fatalError) return;
-        this.counts.requests++;
-        if (!first) {
-          this.counts.retryRequests++;
-          this.counts.retriedItems += requests.length;
-        }
-        first = false;
-        let unprocessed: WriteRequest[];
-        let reason: string;
-        try {
-          const out = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } }));
-          unprocessed = out.UnprocessedItems?.[this.table] ?? [];
-          const done = requests.length - unprocessed.length;
-          this.counts.written += done;
-          if (unprocessed.length === 0) break;
-          this.counts.unprocessedItems += unprocessed.length;
-          if (done > 0) attempt = 0; // progress: start the backoff over
-          reason = `${unprocessed.length} UnprocessedItems`;
-        } catch (err) {
-          const verdict = classifyAwsError(err, {
-            ...(await this.resolveTarget()),
-            table: this.table,
-            operation: "BatchWriteItem",
-            firstKey: describeItemKey(requests[0]?.PutRequest?.Item),
-          });
-          if (verdict.kind === "fatal") {
-            this.fail(verdict.error);
-            return;
-          }
-          if (verdict.category === "throttle") this.counts.throttled++;
-          else this.counts.transientErrors++;
-          unprocessed = requests;
-          reason = verdict.reason;
-        }
-        const delayMs = backoffDelayMs(attempt, this.backoff);
-        attempt++;
-        this.onRetry?.({ attempt, delayMs, reason, items: unprocessed.length });
-        await this.sleep(delayMs);
-        requests = unprocessed;
+      const outcome = await this.send(job.items.map((Item) => ({ PutRequest: { Item } })));
+      if (outcome.kind === "validation") {
+        if (!(await this.sendOneByOne(outcome.requests, outcome.error))) return;
+      } else if (outcome.kind === "failed") {
+        return;
       }
       job.onWritten?.();
     } catch (err) {
@@ -227,6 +207,91 @@ export class BatchWriter {
       this.fail(obcapError("E_INTERNAL", `batch writer for table ${this.table} failed: ${describeError(err)}`, err));
     } finally {
       this.release();
+    }
+  }
+
+  /**
+   * A batch DynamoDB refused with a ValidationException, one item per request: false when the writer
+   * had to stop (every item refused and nothing ever written, or another fatal error).
+   */
+  private async sendOneByOne(requests: WriteRequest[], error: ObcapError): Promise<boolean> {
+    const refused: Array<{ item: DynamoItem; reason: string }> = [];
+    for (const request of requests) {
+      const outcome = await this.send([request]);
+      if (outcome.kind === "failed") return false;
+      if (outcome.kind === "validation") refused.push({ item: request.PutRequest!.Item!, reason: outcome.error.message });
+    }
+    if (refused.length === requests.length && this.counts.written === 0 && !(await this.tableFits(error))) return false;
+    for (const { item, reason } of refused) {
+      this.counts.refusedItems++;
+      this.onRefused?.(item, reason);
+    }
+    return true;
+  }
+
+  /**
+   * Sends `requests` until every one is acknowledged: "done", "validation" (DynamoDB refused the
+   * request as invalid: the requests not yet written come back), or "failed" (a fatal error, recorded).
+   */
+  private async send(initial: WriteRequest[]): Promise<{ kind: "done" } | { kind: "failed" } | { kind: "validation"; requests: WriteRequest[]; error: ObcapError }> {
+    let requests = initial;
+    let attempt = 0;
+    let first = true;
+    while (requests.length > 0) {
+      // Another batch hit a fatal error: stop retrying this one, its items stay pending.
+      if (this.fatalError) return { kind: "failed" };
+      this.counts.requests++;
+      if (!first) {
+        this.counts.retryRequests++;
+        this.counts.retriedItems += requests.length;
+      }
+      first = false;
+      let unprocessed: WriteRequest[];
+      let reason: string;
+      try {
+        const out = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } }));
+        unprocessed = out.UnprocessedItems?.[this.table] ?? [];
+        const done = requests.length - unprocessed.length;
+        this.counts.written += done;
+        if (unprocessed.length === 0) break;
+        this.counts.unprocessedItems += unprocessed.length;
+        if (done > 0) attempt = 0; // progress: start the backoff over
+        reason = `${unprocessed.length} UnprocessedItems`;
+      } catch (err) {
+        const verdict = classifyAwsError(err, {
+          ...(await this.resolveTarget()),
+          table: this.table,
+          operation: "BatchWriteItem",
+          firstKey: describeItemKey(requests[0]?.PutRequest?.Item),
+        });
+        if (verdict.kind === "fatal") {
+          if (verdict.error.code === "E_AWS_VALIDATION") return { kind: "validation", requests, error: verdict.error };
+          this.fail(verdict.error);
+          return { kind: "failed" };
+        }
+        if (verdict.category === "throttle") this.counts.throttled++;
+        else this.counts.transientErrors++;
+        unprocessed = requests;
+        reason = verdict.reason;
+      }
+      const delayMs = backoffDelayMs(attempt, this.backoff);
+      attempt++;
+      this.onRetry?.({ attempt, delayMs, reason, items: unprocessed.length });
+      await this.sleep(delayMs);
+      requests = unprocessed;
+    }
+    return { kind: "done" };
+  }
+
+  /** Is the table obcap's (keys, metadata item)? Otherwise the writer stops with the validation error, and why. */
+  private async tableFits(validation: ObcapError): Promise<boolean> {
+    try {
+      await openCaptureTable({ client: this.client, table: this.table });
+      return true;
+    } catch (err) {
+      const why = isObcapError(err) ? err.message : describeError(err);
+      this.fail(obcapError(validation.code, `${validation.message}; every item was refused and the table does not look like obcap's: ${why}`, validation));
+      return false;
     }
   }
 
