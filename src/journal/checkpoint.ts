@@ -5,14 +5,14 @@
  *
  * Meaning: every line of every segment named before `segment`, and every line of `segment` ending at
  * or before byte `offset`, is in the table (or was quarantined, or is a kind obcap does not store).
- * Start-up resumes reading there. Written atomically: a temporary file, fsync, rename over the old one
- * (readers see the old or the new checkpoint, never half of one). A lost or older checkpoint only
+ * Start-up resumes reading there. Written atomically: a temporary file, fsync, rename over the old one,
+ * fsync of the directory (readers see the old or the new checkpoint, never half of one). A lost or older checkpoint only
  * means some lines are uploaded again, which overwrites the same items (keys come from the content).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { CHECKPOINT_FILE, isSegmentName } from "./segments.ts";
+import { CHECKPOINT_FILE, fsyncDirectory, isSegmentName } from "./segments.ts";
 
 /** A place in the journal: the byte after a line's newline, in a segment. */
 export interface JournalPosition {
@@ -62,7 +62,11 @@ export function readCheckpoint(dir: string): CheckpointRead {
   return { kind: "ok", checkpoint: result.output };
 }
 
-/** Replaces the checkpoint atomically (temporary file, fsync, rename). Throws on I/O errors. */
+/**
+ * Replaces the checkpoint atomically (temporary file, fsync, rename, fsync of the directory: the
+ * rename lives in the directory, and without that fsync a power failure could bring back the older
+ * checkpoint, or none). Throws on I/O errors.
+ */
 export function writeCheckpoint(dir: string, position: JournalPosition, table: string | undefined, now = new Date()): void {
   const checkpoint: Checkpoint = {
     version: CHECKPOINT_VERSION,
@@ -81,6 +85,7 @@ export function writeCheckpoint(dir: string, position: JournalPosition, table: s
     closeSync(fd);
   }
   renameSync(temp, path);
+  fsyncDirectory(dir);
 }
 
 /** Orders two positions: negative when `a` is before `b`. Segment names sort in write order. */

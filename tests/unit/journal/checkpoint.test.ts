@@ -1,4 +1,5 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
+import * as fs from "node:fs";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { comparePositions, checkpointPath, readCheckpoint, writeCheckpoint } from "../../../src/journal/checkpoint.ts";
 import { testTempDir } from "../../support/temp-dirs.ts";
@@ -43,5 +44,36 @@ describe("journal checkpoint", () => {
     expect(comparePositions(a, b)).toBeLessThan(0);
     expect(comparePositions(b, { ...b, offset: 4 })).toBeGreaterThan(0);
     expect(comparePositions(a, { ...a })).toBe(0);
+  });
+});
+
+describe("journal checkpoint durability", () => {
+  test("the rename is followed by an fsync of the directory, so a power failure cannot bring back an older checkpoint", () => {
+    const dir = testTempDir("cp");
+    const calls: string[] = [];
+    const fdPaths = new Map<number, string>();
+    const original = { openSync: fs.openSync, fsyncSync: fs.fsyncSync, renameSync: fs.renameSync };
+    const spies = [
+      spyOn(fs, "openSync").mockImplementation(((path: string, ...rest: unknown[]) => {
+        const fd = (original.openSync as (...a: unknown[]) => number)(path, ...rest);
+        fdPaths.set(fd, String(path));
+        return fd;
+      }) as typeof fs.openSync),
+      spyOn(fs, "fsyncSync").mockImplementation((fd: number) => {
+        calls.push(`fsync ${fdPaths.get(fd)}`);
+        original.fsyncSync(fd);
+      }),
+      spyOn(fs, "renameSync").mockImplementation((from: import("node:fs").PathLike, to: import("node:fs").PathLike) => {
+        calls.push(`rename ${String(from)} -> ${String(to)}`);
+        original.renameSync(from, to);
+      }),
+    ];
+    try {
+      writeCheckpoint(dir, { segment: SEGMENT, offset: 1 }, "Orders");
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const path = checkpointPath(dir);
+    expect(calls).toEqual([`fsync ${path}.tmp`, `rename ${path}.tmp -> ${path}`, `fsync ${dir}`]);
   });
 });
