@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   E_FRAME_INVALID: EXIT.internal,
   /** A frame too large for the queue or for a DynamoDB item: quarantined, never fatal. */
   E_FRAME_OVERSIZE: EXIT.internal,
+  /** A frame the decoder accepted but no DynamoDB item can hold (a key or the item over DynamoDB's limits, an encoder failure): quarantined, never fatal. */
+  E_FRAME_UNSTORABLE: EXIT.internal,
   /** A journal line that is not one (cut by a crash or power failure, edited): quarantined, never fatal. */
   E_JOURNAL_LINE: EXIT.internal,
   E_INTERNAL: EXIT.internal,

@@ -1,9 +1,15 @@
 /**
  * The capture's durable path, main-thread side: starts the journal Worker (ring -> segment files)
  * and, with a table, the uploader Worker (segments -> DynamoDB, checkpoint), relays their messages to
- * the log, and runs the shutdown in order: the journal first (drain the ring, sync, close), then the
- * upload to the end of the journal within the shutdown bound. What DynamoDB has not acknowledged by
- * then stays in the journal, and the log says how much. Web standards + `node:fs`.
+ * the log, and runs the shutdown in order: the journal first (drain the ring, the records that did
+ * not fit in it, sync, close), then the upload to the end of the journal within the shutdown bound.
+ * What DynamoDB has not acknowledged by then stays in the journal, and the log says how much.
+ *
+ * The journal's end has two deadlines ({@link ShutdownPlan}): at `abandonAtMs` a journal Worker still
+ * busy (a slow disk) is asked to stop writing frames and cover the rest with a "shutdown" gap record;
+ * at `consumerEndMs` one that still has not finished (a disk that does not answer) is terminated, and
+ * the frames the shared counter does not show as written are counted as lost. Either way the run's
+ * figures add up: received = journaled + quarantined + lost. Web standards + `node:fs`.
  *
  *   ring -> journal Worker -> <dir>/segments/*.ndjson -> uploader Worker -> DynamoDB
  *                                                                         -> <dir>/checkpoint.json
@@ -12,9 +18,10 @@ import { ERROR_CODES, obcapError, type ObcapError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Quarantine } from "../journal/quarantine.ts";
 import { emptyWriterStats, type WriterStats } from "../pipeline/writer-protocol.ts";
+import type { QueueRecord } from "../queue/frame-publisher.ts";
 import {
-  createJournalSignal,
-  type JournalSettings, type JournalStats, type JournalWriterInit, type JournalWriterMessage,
+  createJournalSignal, journalCounters,
+  type JournalSettings, type JournalStats, type JournalWriterControl, type JournalWriterInit, type JournalWriterMessage,
   type UploaderInit, type UploaderMessage, type UploaderStats, type UploaderTarget,
 } from "../pipeline/journal-protocol.ts";
 
@@ -34,8 +41,33 @@ export interface JournalPipelineConfig {
   progressEveryMs: number;
   /** Goes into segment names. */
   pid: number;
+  /** The capture's channels (a loss before the ring is a gap of each). */
+  channels: readonly string[];
   /** A Worker cannot go on (journal I/O, table deleted, credentials): the capture stops. */
   onFatal(error: ObcapError): void;
+}
+
+/** How the end of a run is bounded; times are `Date.now()` milliseconds. */
+export interface ShutdownPlan {
+  /** Records the ring could not take before it closed (FramePublisher.close). */
+  leftovers: QueueRecord[];
+  /** From here a consumer still busy stops writing frames and records the rest as a gap. */
+  abandonAtMs: number;
+  /** From here a consumer that has not finished is terminated; what it did not write is counted. */
+  consumerEndMs: number;
+  /** The whole shutdown ends here (the upload gets what remains). */
+  endMs: number;
+}
+
+/** How a consumer of the ring ended. */
+export interface ConsumerEnd {
+  stats?: WriterStats;
+  error?: ObcapError;
+  journal?: JournalSummary;
+  /** Frames of the ring that are safe: journaled (journal) or settled in the table or `--out` (--no-journal). */
+  settledFrames: number;
+  /** Frames skipped at the abandon deadline, each covered by a "shutdown" gap record. */
+  abandonedFrames: number;
 }
 
 /** What the journal holds at the end of a capture. */
@@ -49,6 +81,10 @@ export interface JournalSummary {
   maxFsyncMs: number;
   /** Records put in the quarantine by this run (uploader and oversize frames). */
   quarantined: number;
+  /** Gap records and other own records written by this run. */
+  ownLines: number;
+  /** `--out`: lines written and lines skipped because its reader was behind or gone. */
+  tee?: { writtenLines: number; skippedLines: number; closedReason?: string };
   /** With a table: journal bytes DynamoDB has not acknowledged at the end (they stay on disk). */
   backlogBytes?: number;
   backlogSegments?: number;
@@ -65,8 +101,8 @@ export interface JournalPipeline {
   backlog(): { backlogBytes: number } | undefined;
   /** Keeps a frame the queue refused (too large) in the quarantine. */
   quarantineFrame(code: "E_FRAME_OVERSIZE", reason: string, frame: string | Uint8Array, rxMicros: number): void;
-  /** After the ring is closed: journal, then upload, within `timeoutMs`. */
-  finished(timeoutMs: number): Promise<{ stats?: WriterStats; error?: ObcapError; journal: JournalSummary }>;
+  /** After the ring is closed: journal (with the leftovers), then upload, within the plan's bounds. */
+  finished(plan: ShutdownPlan): Promise<ConsumerEnd>;
 }
 
 const MIB = 1024 * 1024;
@@ -75,6 +111,7 @@ const MIB = 1024 * 1024;
 export function startJournalPipeline(workers: JournalWorkers, config: JournalPipelineConfig): JournalPipeline {
   const { journal } = config;
   const signal = createJournalSignal();
+  const counters = journalCounters(signal);
   const journalReady = Promise.withResolvers<void>();
   const journalDone = Promise.withResolvers<{ error?: ObcapError }>();
   const uploaderReady = Promise.withResolvers<void>();
@@ -91,8 +128,20 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
   };
 
   const journalWorker = workers.createJournalWorker();
+  let teeSkippedLogged = 0;
   journalWorker.onmessage = (ev: MessageEvent<JournalWriterMessage>) => {
     const message = ev.data;
+    if (message.type === "tee-skipped") {
+      // At most one line a second (the Worker throttles), and only while the count grows.
+      if (message.skippedLines > teeSkippedLogged) {
+        log.warn(
+          `--out ${message.reason ? `stopped: ${message.reason}` : "is behind (its reader does not keep up)"}: ${message.skippedLines} lines skipped so far; ` +
+            `the journal${config.upload ? " and the table" : ""} have every frame`,
+        );
+        teeSkippedLogged = message.skippedLines;
+      }
+      return;
+    }
     journalStats = message.stats;
     switch (message.type) {
       case "ready":
@@ -118,7 +167,7 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
     fail(error, journalReady);
   };
   const journalInit: JournalWriterInit = {
-    type: "init", ring: config.ring, signal, journal, pid: config.pid, tee: config.tee, progressEveryMs: config.progressEveryMs,
+    type: "init", ring: config.ring, signal, journal, pid: config.pid, tee: config.tee, progressEveryMs: config.progressEveryMs, channels: config.channels,
   };
   journalWorker.postMessage(journalInit);
 
@@ -201,6 +250,8 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
     fsyncs: journalStats?.fsyncs ?? 0,
     maxFsyncMs: journalStats?.maxFsyncMs ?? 0,
     quarantined: quarantinedHere + (uploadStats?.quarantined ?? 0),
+    ownLines: journalStats?.ownLines ?? 0,
+    ...(journalStats?.tee ? { tee: journalStats.tee } : {}),
     ...(config.upload ? { backlogBytes: uploadStats?.backlogBytes ?? 0, backlogSegments: uploadStats?.backlogSegments ?? 0 } : {}),
   });
 
@@ -230,20 +281,26 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
         log.error(`cannot write the quarantine in ${journal.dir}: ${(err as Error).message}`);
       }
     },
-    async finished(timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      const journalEnd = await withTimeout(journalDone.promise, timeoutMs);
+    async finished(plan) {
+      const finish: JournalWriterControl = { type: "finish", leftovers: plan.leftovers };
+      journalWorker.postMessage(finish);
+      let journalEnd = await withTimeout(journalDone.promise, plan.abandonAtMs - Date.now());
+      if (!journalEnd) {
+        log.warn(`the journal is still writing at the shutdown deadline: the frames left in the queue are recorded as a "shutdown" gap instead (raise --shutdown-ms, or check the disk of ${journal.dir})`);
+        counters.requestAbandon();
+        journalEnd = await withTimeout(journalDone.promise, plan.consumerEndMs - Date.now());
+      }
       journalWorker.terminate();
       mainQuarantine?.close();
       let error = journalEnd?.error;
       if (!journalEnd) {
-        error = obcapError("E_WORKER_FAILED", `the journal worker did not finish within ${timeoutMs} ms of the stop; frames still in the queue are lost (raise --shutdown-ms)`);
+        log.error(`the journal worker did not finish by the end of --shutdown-ms (the disk of ${journal.dir} does not answer); the frames it had not written are counted as lost`);
       }
       if (uploader && !uploaderEnded) {
         if (journalEnd && !error) uploader.postMessage({ type: "finish" });
         // Keep a moment for the checkpoint after an abort.
-        const marginMs = Math.min(1000, Math.max(100, timeoutMs / 10));
-        let end = await withTimeout(uploaderDone.promise, deadline - marginMs - Date.now());
+        const marginMs = Math.min(1000, Math.max(100, (plan.endMs - Date.now()) / 10));
+        let end = await withTimeout(uploaderDone.promise, plan.endMs - marginMs - Date.now());
         if (!end) {
           uploader.postMessage({ type: "abort" });
           end = await withTimeout(uploaderDone.promise, marginMs);
@@ -258,7 +315,13 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
             `are not in DynamoDB yet: they stay in ${journal.dir} and the next start uploads them first`,
         );
       }
-      return { stats: latest(), ...(error ? { error } : {}), journal: journalSummary };
+      return {
+        stats: latest(),
+        ...(error ? { error } : {}),
+        journal: journalSummary,
+        settledFrames: counters.journaled(),
+        abandonedFrames: counters.abandoned(),
+      };
     },
   };
 }

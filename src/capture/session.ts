@@ -1,10 +1,15 @@
 /**
- * One capture session: check pairs and table, start the writer Worker, start the feed supervisor
- * (heartbeats, reconnects, gaps), pump frames and gap records into the ring until told to stop, then
- * drain and report. Web standards only; the runtime (socket factory, Worker, signals) is passed in
- * (`src/runtime/bun/`).
+ * One capture session: check pairs and table, start the consumer of the ring (the journal Workers, or
+ * the writer Worker with --no-journal), start the feed supervisor (heartbeats, reconnects, gaps), pump
+ * frames and gap records into the ring until told to stop, then drain and report. Web standards only;
+ * the runtime (socket factory, Workers, signals) is passed in (`src/runtime/bun/`).
  *
- *   exchange --frames--> FramePublisher --ring--> writer Worker --> DynamoDB | journal lines
+ *   exchange --frames--> FramePublisher --ring--> journal Worker -> segments -> uploader -> DynamoDB
+ *                                              \-> writer Worker (--no-journal) -> DynamoDB | lines
+ *
+ * What the run's figures promise: every frame received is journaled (or, without a journal, settled
+ * in the table or `--out`), quarantined (too large for the queue), or counted as lost and covered by a
+ * gap record; `framesReceived = settledFrames + oversizeFrames + lostFrames`.
  */
 import { ERROR_CODES, EXIT, describeError, isObcapError, obcapError, type ExitCode, type ObcapError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -20,8 +25,12 @@ import { emptyWriterStats, type WriterMessage, type WriterStats, type WriterTarg
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
 import type { JournalSettings } from "../pipeline/journal-protocol.ts";
-import { startJournalPipeline, type JournalPipeline, type JournalSummary, type JournalWorkers } from "./journal-pipeline.ts";
-import type { LockHolder } from "../journal/lock.ts";
+import {
+  startJournalPipeline, type ConsumerEnd, type JournalPipeline, type JournalSummary, type JournalWorkers, type ShutdownPlan,
+} from "./journal-pipeline.ts";
+import { readPreviousRun, writeRunFile, type PreviousRun } from "../journal/previous-run.ts";
+import { runStartRecords, type RunStart } from "./run-start.ts";
+import type { FileLock, LockHolder } from "../journal/lock.ts";
 import { startOperations, type CaptureProbe, type ListenHttp, type MetricsOptions } from "./operations.ts";
 
 export interface CaptureOptions {
@@ -31,8 +40,8 @@ export interface CaptureOptions {
   wsUrl: string;
   restUrl: string;
   /**
-   * DynamoDB (table, endpoint, region, in-flight), journal lines (`--out`: a path or stdout), or
-   * nothing but the journal directory (`journal-only`, needs `journal`).
+   * DynamoDB (table, endpoint, region, in-flight), journal lines (`--out` with --no-journal: a path or
+   * stdout), or nothing but the journal directory (`journal-only`, needs `journal`).
    */
   target:
     | { kind: "dynamodb"; table: string; endpoint?: string; region?: string; maxInFlight: number }
@@ -44,6 +53,8 @@ export interface CaptureOptions {
    * the ring straight to DynamoDB or journal lines, with no durability across crashes.
    */
   journal?: JournalSettings;
+  /** `--out` beside the journal: a best-effort copy of the journal lines (a path, or stdout: null). */
+  tee?: { path: string | null };
   queueBytes: number;
   overflowBytes: number;
   lingerMs: number;
@@ -75,6 +86,8 @@ export interface CaptureRuntime {
   /** Calls `onStop` on SIGINT/SIGTERM; returns a function that removes the handlers. */
   onStopSignal(onStop: (signal: string) => void): () => void;
   clock: MicrosClock;
+  /** The kernel's file lock, flock (needed when `journalDir` is set). */
+  fileLock?: FileLock;
   /** Serves the metrics endpoint (needed when `metrics` is set). */
   listenHttp?: ListenHttp;
 }
@@ -82,7 +95,13 @@ export interface CaptureRuntime {
 export interface CaptureResult {
   exitCode: ExitCode;
   error?: ObcapError;
+  /** Data frames read from the exchange. */
   framesReceived: number;
+  /** Of them: journaled (with the journal), or settled in the table or `--out` (--no-journal). */
+  settledFrames: number;
+  /** Of them: too large for the queue, kept in the quarantine (journal) or only counted (--no-journal). */
+  oversizeFrames: number;
+  /** Of them: lost (queue full, shutdown deadline), each covered by a gap record (see the log otherwise). */
   lostFrames: number;
   writer?: WriterStats;
   /** Connections, reconnects, gaps, overlap duplicates. */
@@ -96,6 +115,13 @@ export interface CaptureResult {
 
 type StopReason = { kind: "signal"; signal: string } | { kind: "error"; error: ObcapError };
 
+/** The consumer of the ring, either path: its figures, and its end within the shutdown plan. */
+interface RingConsumerHandle {
+  ready: Promise<void>;
+  latest(): WriterStats;
+  finished(plan: ShutdownPlan): Promise<ConsumerEnd>;
+}
+
 /**
  * Runs a capture to its end. Throws ObcapError for start-up failures; later ones are in the result.
  * The journal directory is locked first, before anything touches it (`lockHeld` in the result when
@@ -104,7 +130,10 @@ type StopReason = { kind: "signal"; signal: string } | { kind: "error"; error: O
 export async function runCapture(options: CaptureOptions, runtime: CaptureRuntime): Promise<CaptureResult> {
   const operations = startOperations(options, runtime);
   if (operations.kind === "lock-held") {
-    return { exitCode: EXIT.ok, framesReceived: 0, lostFrames: 0, subscribeMicros: 0, lockHeld: { dir: operations.dir, heldBy: operations.heldBy } };
+    return {
+      exitCode: EXIT.ok, framesReceived: 0, settledFrames: 0, oversizeFrames: 0, lostFrames: 0, subscribeMicros: 0,
+      lockHeld: { dir: operations.dir, heldBy: operations.heldBy },
+    };
   }
   try {
     return await runSession(options, runtime, operations.probe);
@@ -149,23 +178,21 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   } else {
     target = options.target;
   }
+  if (!options.journal && target.kind === "journal-only") {
+    throw obcapError("E_USAGE", "without --table and without the journal there is no output: give --out FILE (or --out -)");
+  }
+  const run: RunStart = { channels, previous: options.journal ? previousRunOf(options.journal.dir, channels) : undefined, startMicros };
 
-  // Stop requests may arrive from here on: signals, the feed, the writer.
+  // Stop requests may arrive from here on: signals, the feed, the Workers.
   const { promise: stopped, resolve: stop } = Promise.withResolvers<StopReason>();
   const removeSignals = runtime.onStopSignal((signal) => stop({ kind: "signal", signal }));
 
   const ring = createRing(options.queueBytes);
+  // Frames wait in the publisher until the run's opening records are released in front of them.
   const publisher = new FramePublisher(new RingProducer(ring), {
     overflowBytes: options.overflowBytes,
-    onLoss: (info) => {
-      log.error(describeLoss(info));
-      // Frames dropped before the ring are a known gap on every channel; recorded once the ring has
-      // room again (after this callback, not inside the publisher's own drain).
-      if (info.phase === "ended") {
-        const gaps = channels.map((channel): FeedGap => ({ channel, startMicros: info.firstLostRxMicros, endMicros: info.lastLostRxMicros, reason: "overflow" }));
-        queueMicrotask(() => gaps.forEach(publishGap));
-      }
-    },
+    holding: true,
+    onLoss: (info) => log.error(describeLoss(info)),
     onOversize: (info) => {
       const reason = `frame of ${info.frameBytes} bytes is larger than the queue's largest record (${info.maxPayloadBytes} bytes)`;
       log.error(`${reason}; counted, ${journalPipeline ? `quarantined in ${options.journal?.dir}` : "not stored"} (raise --queue-mb): ${info.preview}`);
@@ -173,12 +200,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     },
   });
 
-  /** A gap travels as a frame, like data, so the journal and the table both record it. */
-  const publishGap = (gap: FeedGap): void => {
-    publisher.publish(gapFrame(gap), runtime.clock());
-  };
-
-  const onWriterFatal = (error: ObcapError) => stop({ kind: "error", error });
+  const onWorkerFatal = (error: ObcapError) => stop({ kind: "error", error });
   let journalPipeline: JournalPipeline | undefined;
   if (options.journal) {
     if (!runtime.journalWorkers) throw obcapError("E_INTERNAL", "a journal was asked for but the runtime has no journal workers");
@@ -186,28 +208,31 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
       ring,
       journal: options.journal,
       upload: target.kind === "dynamodb" ? { ...target, shards: shardsPending ? undefined : target.shards } : undefined,
-      tee: target.kind === "journal-lines" ? { path: target.path } : undefined,
+      tee: options.tee,
       lingerMs: options.lingerMs,
       progressEveryMs: options.progressEveryMs,
       pid: typeof process === "object" ? process.pid : 0,
-      onFatal: onWriterFatal,
+      channels,
+      onFatal: onWorkerFatal,
     });
-  } else if (target.kind === "journal-only") {
-    throw obcapError("E_USAGE", "without --table and without the journal there is no output: give --out FILE (or --out -)");
   }
-  const writer = journalPipeline ?? startWriter(runtime.createWriterWorker(), ring, target as WriterTarget, options, onWriterFatal);
+  const consumer: RingConsumerHandle = journalPipeline ?? startWriter(runtime.createWriterWorker(), ring, target as WriterTarget, options, channels, onWorkerFatal);
   let framesReceived = 0;
   let subscribeMicros = 0;
   let feed: FeedSupervisor | undefined;
+  /** The run's opening records, in front of every frame (run-start.ts). */
+  const releaseRun = () => {
+    if (publisher.isHolding()) publisher.release(runStartRecords(run, (channel) => feed?.firstSubscribedMicros(channel), runtime.clock()));
+  };
   probe.attach(() => ({
     receivedFrames: framesReceived,
-    writer: writer.latest(),
+    writer: consumer.latest(),
     queue: { ...publisher.stats(), ringCapacityBytes: options.queueBytes },
     ...(feed ? { connection: feed.stats() } : {}),
     journal: journalPipeline?.backlog(),
   }));
   try {
-    await Promise.race([writer.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
+    await Promise.race([consumer.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
     feed = startFeedSupervisor({
       url: options.wsUrl,
       channels,
@@ -230,22 +255,25 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
         onControl: feedOnControl,
         onGap(gap) {
           log.warn(describeGap(gap));
-          publishGap(gap);
+          // A gap travels in the ring like data, in order with it; it is never dropped.
+          publisher.publishOwn(gapFrame(gap), runtime.clock());
         },
         onFatal: (error) => stop({ kind: "error", error }),
       },
     });
     await Promise.race([feed.ready, stopped]);
+    releaseRun();
     subscribeMicros = runtime.clock() - startMicros;
     log.success(
-      `capturing ${channels.length} channels (${pairs.join(", ")}) from ${options.wsUrl}; subscribed in ${(subscribeMicros / 1000).toFixed(0)} ms`,
+      `capturing ${channels.length} channels (${pairs.join(", ")}) from ${options.wsUrl}; subscribed in ${(subscribeMicros / 1000).toFixed(0)} ms` +
+        (run.previous ? `; the gap since the previous run (${new Date(run.previous.endMicros / 1000).toISOString()}) is recorded` : ""),
     );
   } catch (err) {
     stop({ kind: "error", error: isObcapError(err) ? err : obcapError("E_INTERNAL", describeError(err), err) });
   }
 
   const progress = setInterval(() => {
-    const w = writer.latest();
+    const w = consumer.latest();
     const p = publisher.stats();
     const f = feed?.stats();
     const liveness = f && (f.reconnects > 0 || f.gaps > 0 || f.overlaps > 0)
@@ -263,30 +291,78 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   removeSignals();
   if (reason.kind === "signal") log.info(`${reason.signal}: stopping, draining the queue`);
 
-  // Stop reading first, then let the writer drain the ring and flush its batches.
+  // Stop reading first (an uncovered channel gets its gap now), then let the consumer drain the ring.
   feed?.close();
-  const deadline = Date.now() + options.shutdownMs;
-  await publisher.close(options.shutdownMs);
-  const final = await writer.finished(Math.max(0, deadline - Date.now()));
+  releaseRun();
+  const plan = shutdownPlan(Date.now(), options.shutdownMs, target.kind === "dynamodb" && journalPipeline !== undefined);
+  const { leftovers } = await publisher.close(plan.abandonAtMs - Date.now());
+  const end = await consumer.finished({ ...plan, leftovers });
   const p = publisher.stats();
+  // Frames of the ring the consumer neither settled nor covered with a gap record: it had to be terminated.
+  const unsettled = Math.max(0, p.published - end.settledFrames - end.abandonedFrames);
+  const lostFrames = p.lostFrames + end.abandonedFrames + unsettled;
+  if (unsettled > 0) {
+    log.error(
+      `${unsettled} frames were still queued when the ${journalPipeline ? "journal" : "writer"} was stopped: counted as lost; ` +
+        (journalPipeline ? "the next start records the hole as a restart gap" : "without a journal nothing records them (see --no-journal in the README)"),
+    );
+  }
+  if (p.lostAfterClose > 0) log.warn(`${p.lostAfterClose} frames arrived after the queue was closed: counted as lost`);
   const result: CaptureResult = {
     exitCode: EXIT.ok,
     framesReceived,
-    lostFrames: p.lostFrames,
-    writer: final.stats,
+    settledFrames: end.settledFrames,
+    oversizeFrames: p.oversizeFrames,
+    lostFrames,
+    writer: end.stats,
     feed: feed?.stats(),
     subscribeMicros,
-    ...((final as { journal?: JournalSummary }).journal ? { journal: (final as { journal: JournalSummary }).journal } : {}),
+    ...(end.journal ? { journal: end.journal } : {}),
   };
-  const error = reason.kind === "error" ? reason.error : final.error;
+  const error = reason.kind === "error" ? reason.error : end.error;
   if (error) {
     result.error = error;
     result.exitCode = error.exitCode;
-  } else if (p.lostFrames > 0) {
-    result.error = obcapError("E_FRAMES_LOST", `${p.lostFrames} frames (${p.lostBytes} bytes) were lost because the queue was full; see the log for the intervals`);
+  } else if (lostFrames > 0) {
+    result.error = obcapError(
+      "E_FRAMES_LOST",
+      `${lostFrames} frames were lost (queue full ${p.lostFrames}, not journaled by the shutdown deadline ${end.abandonedFrames + unsettled}); ` +
+        `gap records mark when (see the log for the intervals)`,
+    );
     result.exitCode = EXIT.dataLoss;
   }
   return result;
+}
+
+/**
+ * The end of a run within `shutdownMs`: the consumer (journal or writer) until `consumerEndMs`, which
+ * leaves the uploader a moment to checkpoint; from `abandonAtMs` a consumer still busy stops writing
+ * frames and covers the rest with a gap record (at most 2 s, at least half of its time, before its end).
+ */
+export function shutdownPlan(nowMs: number, shutdownMs: number, uploads: boolean): Omit<ShutdownPlan, "leftovers"> {
+  const uploadReserveMs = uploads ? Math.min(1000, Math.max(100, shutdownMs / 10)) : 0;
+  const consumerMs = shutdownMs - uploadReserveMs;
+  return {
+    abandonAtMs: nowMs + Math.max(consumerMs / 2, consumerMs - 2000),
+    consumerEndMs: nowMs + consumerMs,
+    endMs: nowMs + shutdownMs,
+  };
+}
+
+/** The previous run of the journal directory, and this run's channels recorded for the next one. */
+function previousRunOf(dir: string, channels: readonly string[]): PreviousRun | undefined {
+  let previous: PreviousRun | undefined;
+  try {
+    previous = readPreviousRun(dir);
+  } catch (err) {
+    log.warn(`cannot read where the previous capture in ${dir} stopped (${describeError(err)}); this run's records start as if it were the first`);
+  }
+  try {
+    writeRunFile(dir, channels, typeof process === "object" ? process.pid : 0);
+  } catch (err) {
+    throw obcapError("E_JOURNAL_IO", `cannot write ${dir}/run.json (${describeError(err)}): check the journal directory's permissions and free space`, err);
+  }
+  return previous;
 }
 
 function feedOnControl(event: string, channel: string, frame: string): void {
@@ -316,14 +392,8 @@ function describeLoss(info: LossInfo): string {
   const from = new Date(info.firstLostRxMicros / 1000).toISOString();
   const to = new Date(info.lastLostRxMicros / 1000).toISOString();
   return info.phase === "ended"
-    ? `queue recovered: ${info.lostFrames} frames (${info.lostBytes} bytes) lost between ${from} and ${to}`
-    : `QUEUE FULL: frames are being lost (${info.lostFrames} so far, since ${from}); the writer cannot keep up with the feed`;
-}
-
-interface WriterHandle {
-  ready: Promise<void>;
-  latest(): WriterStats;
-  finished(timeoutMs: number): Promise<{ stats?: WriterStats; error?: ObcapError }>;
+    ? `queue recovered: ${info.lostFrames} frames (${info.lostBytes} bytes) lost between ${from} and ${to}; recorded as an overflow gap of every channel`
+    : `QUEUE FULL: frames are being lost (${info.lostFrames} so far, since ${from}); the journal (or, with --no-journal, the writer) cannot keep up with the feed`;
 }
 
 function startWriter(
@@ -331,8 +401,9 @@ function startWriter(
   ring: SharedArrayBuffer,
   target: WriterTarget,
   options: CaptureOptions,
+  channels: readonly string[],
   onFatal: (error: ObcapError) => void,
-): WriterHandle {
+): RingConsumerHandle {
   const ready = Promise.withResolvers<void>();
   const done = Promise.withResolvers<{ stats?: WriterStats; error?: ObcapError }>();
   let latest: WriterStats | undefined;
@@ -380,21 +451,29 @@ function startWriter(
     target,
     lingerMs: options.lingerMs,
     progressEveryMs: options.progressEveryMs,
+    channels,
   });
   ready.promise.catch(() => {}); // observed through onFatal
   return {
     ready: ready.promise,
     latest: () => latest ?? emptyWriterStats(),
-    async finished(timeoutMs) {
-      const timer = new Promise<{ error: ObcapError }>((resolve) =>
-        setTimeout(
-          () => resolve({ error: obcapError("E_WORKER_FAILED", `the writer did not finish within ${timeoutMs} ms of the stop; what it had not written is lost (raise --shutdown-ms)`) }),
-          timeoutMs,
-        ),
-      );
-      const result = await Promise.race([done.promise, timer]);
+    async finished(plan) {
+      worker.postMessage({ type: "finish", leftovers: plan.leftovers });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, plan.endMs - Date.now()))));
+      const result = await Promise.race([done.promise, timeout]);
+      clearTimeout(timer);
       worker.terminate();
-      return { stats: latest, ...result };
+      if (result === undefined) {
+        // Not an error of its own: what it had not settled is counted as lost (exit 5).
+        log.error(`the writer did not finish within --shutdown-ms ${options.shutdownMs} (the ${target.kind === "dynamodb" ? "table" : "--out reader"} is too slow); what it had not written is lost`);
+      }
+      return {
+        stats: latest,
+        ...(result?.error ? { error: result.error } : {}),
+        settledFrames: latest?.settledFrames ?? 0,
+        abandonedFrames: 0,
+      };
     },
   };
 }

@@ -8,6 +8,7 @@ import { parsePairList, DEFAULT_REST_URL } from "../exchange/bitstamp/pairs.ts";
 import { createBunSocket } from "../runtime/bun/websocket.ts";
 import { onStopSignal } from "../runtime/bun/signals.ts";
 import { listenHttp } from "../runtime/bun/http.ts";
+import { bunFileLock } from "../runtime/bun/file-lock.ts";
 import { describeHolder } from "../journal/lock.ts";
 import { createWriterWorker } from "./writer-worker-url.ts";
 import { createJournalWorker, createUploaderWorker } from "./journal-worker-urls.ts";
@@ -25,7 +26,7 @@ const args = {
     valueHint: "btcusd,ethusd",
   },
   table: { type: "string", description: "DynamoDB table to write to (create it with 'obcap table create'); without it, the journal directory is the output", valueHint: "Orders" },
-  out: { type: "string", description: "Without --table: also append journal lines to FILE ('-' = stdout); with --no-journal the only output (default stdout)", valueHint: "FILE" },
+  out: { type: "string", description: "Also append journal lines to FILE ('-' = stdout): a live copy that never holds the capture up (lines are skipped if its reader falls 16 MiB behind); with --no-journal and no --table, the only output (default stdout)", valueHint: "FILE" },
   journal: { type: "string", description: "Journal directory: every frame is appended here first, then uploaded (crash-safe)", default: "./obcap-data", valueHint: "DIR" },
   "no-journal": { type: "boolean", description: "No journal: frames go from memory straight to DynamoDB or --out (a crash loses what is queued)" },
   "journal-keep": { type: "string", description: "Delete journal segments DynamoDB acknowledged once older than this (ms, s, m, h, d)", default: "24h", valueHint: "DURATION" },
@@ -61,9 +62,9 @@ export const captureCommand = defineCommand({
     rejectUnknownFlags("capture", rawArgs, args);
     setLogLevel(a.quiet ? "quiet" : a.verbose ? "verbose" : "normal");
     if (!a.pair) throw obcapError("E_USAGE", "--pair is required: e.g. 'obcap --pair btcusd' (or --pair all)");
-    if (a.table && a.out) throw obcapError("E_USAGE", "--out is for captures without --table; give one or the other");
     // citty turns --no-journal into journal=false.
     const noJournal = (a.journal as unknown) === false || a["no-journal"] === true;
+    if (noJournal && a.table && a.out) throw obcapError("E_USAGE", "--out with --table needs the journal (it copies the journal's lines); drop --no-journal or --out");
     if (!noJournal && a.journal === "") throw obcapError("E_USAGE", "--journal needs a directory (or use --no-journal)");
     const journal: JournalSettings | undefined = noJournal
       ? undefined
@@ -98,10 +99,11 @@ export const captureCommand = defineCommand({
             region: a.region,
             maxInFlight: intOption("in-flight", a["in-flight"], 8, 1, 64),
           }
-        : journal && !a.out
+        : journal
           ? { kind: "journal-only" }
           : { kind: "journal-lines", path: !a.out || a.out === "-" ? null : a.out },
       journal,
+      ...(journal && a.out ? { tee: { path: a.out === "-" ? null : a.out } } : {}),
       journalDir: journal?.dir,
       queueBytes: intOption("queue-mb", a["queue-mb"], 8, 1, 1024) * 1024 * 1024,
       overflowBytes: intOption("overflow-mb", a["overflow-mb"], 16, 0, 1024) * 1024 * 1024,
@@ -121,6 +123,7 @@ export const captureCommand = defineCommand({
       journalWorkers: { createJournalWorker, createUploaderWorker },
       onStopSignal,
       clock: nowMicros,
+      fileLock: bunFileLock,
       listenHttp,
     });
     if (result.lockHeld) {
@@ -131,9 +134,12 @@ export const captureCommand = defineCommand({
     const w = result.writer;
     const rejected = w ? Object.values(w.rejected).reduce((a, b) => a + b, 0) : 0;
     const unknown = w ? Object.values(w.unknown).reduce((a, b) => a + b, 0) : 0;
+    // The first clause adds up: every frame received is in exactly one of the three.
+    const kept = result.journal ? "journaled" : "settled";
     log.info(
-      `summary: received ${result.framesReceived} frames, events ${w?.events ?? 0}, written ${w?.written ?? 0}, ` +
-        `rejected ${rejected}, not stored (unknown kinds) ${unknown}, lost ${result.lostFrames}, ` +
+      `summary: received ${result.framesReceived} frames = ${kept} ${result.settledFrames} + oversize ${result.oversizeFrames} + lost ${result.lostFrames}; ` +
+        `events ${w?.events ?? 0}, written ${w?.written ?? 0}, ` +
+        `rejected ${rejected}, not stored (unknown kinds) ${unknown}, ` +
         `retried requests ${w?.retryRequests ?? 0}, unprocessed items ${w?.unprocessedItems ?? 0}, ` +
         `reconnects ${result.feed?.reconnects ?? 0}, gaps ${result.feed?.gaps ?? 0}, overlap duplicates dropped ${result.feed?.duplicatesDropped ?? 0}`,
     );
@@ -141,7 +147,8 @@ export const captureCommand = defineCommand({
     if (j) {
       log.info(
         `journal ${j.dir}: ${j.frames} frames, ${(j.bytes / 1048576).toFixed(1)} MiB in ${j.segmentsOpened} segment(s) this run, ` +
-          `${j.fsyncs} fsyncs (longest ${j.maxFsyncMs.toFixed(1)} ms), quarantined ${j.quarantined}` +
+          `${j.fsyncs} fsyncs (longest ${j.maxFsyncMs.toFixed(1)} ms), quarantined ${j.quarantined}, gap records ${j.ownLines}` +
+          (j.tee ? `, --out lines written ${j.tee.writtenLines}, skipped ${j.tee.skippedLines}` : "") +
           (j.backlogBytes === undefined ? "" : `, not yet in DynamoDB ${(j.backlogBytes / 1048576).toFixed(1)} MiB`),
       );
     }

@@ -3,13 +3,15 @@
  * --compile` bundles it as an extra entrypoint (Makefile) and it is opened with
  * `new URL("./journal.worker.ts", import.meta.url)` (BUN-NOTES).
  */
-import { runJournalWriter } from "../journal/journal-writer.ts";
-import type { JournalWriterInit, JournalWriterMessage } from "../pipeline/journal-protocol.ts";
+import { JournalWriterRun } from "../journal/journal-writer.ts";
+import { diskStallFromEnv } from "../journal/journal-fault.ts";
+import type { JournalWriterControl, JournalWriterInit, JournalWriterMessage } from "../pipeline/journal-protocol.ts";
 
 declare const self: Worker;
 
 self.onmessage = (ev: MessageEvent<JournalWriterInit>) => {
   if (ev.data?.type !== "init") return;
-  self.onmessage = null;
-  void runJournalWriter(ev.data, (message: JournalWriterMessage) => self.postMessage(message));
+  const run = new JournalWriterRun(ev.data, (message: JournalWriterMessage) => self.postMessage(message), diskStallFromEnv(process.env));
+  self.onmessage = (control: MessageEvent<JournalWriterControl>) => run.control(control.data);
+  void run.run();
 };

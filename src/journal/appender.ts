@@ -8,6 +8,12 @@
  * was not yet fsynced: `fdatasync` runs at most `fsyncMs` after a write (0 = after every write), and
  * at rotation and close. docs/journal.md states the resulting loss window.
  *
+ * Loss markers (frames the capture thread had to drop, frame-publisher.ts) are merged until the next
+ * write and go out as one gap record of every channel in FRONT of that write's lines: a frame received
+ * after a loss never reaches the disk before the loss's record, even if a kill cuts the write short.
+ *
+ * `--out` gets a copy of every write through a TeeOutput, which never makes the journal wait.
+ *
  * Rotation: a segment is closed once it holds `segmentBytes`, or `segmentAgeMs` after it was opened if
  * it holds anything; the next one is created (O_EXCL) and the directory fsynced. The previous segment
  * is complete on disk before the next exists, which is what lets the uploader treat "a later segment
@@ -18,6 +24,9 @@ import { join } from "node:path";
 import { obcapError, describeError } from "../errors.ts";
 import type { MicrosClock } from "../clock.ts";
 import { LineBuffer } from "./line-buffer.ts";
+import { ownLine } from "./journal-line.ts";
+import type { TeeOutput, TeeStats } from "./tee-output.ts";
+import { mergeLoss, type LossRun } from "../queue/frame-publisher.ts";
 import { SEGMENTS_DIR, ensureJournalDirs, fsyncDirectory, listSegments, nextSegmentStart, segmentName, segmentPath } from "./segments.ts";
 
 export interface AppenderOptions {
@@ -35,21 +44,29 @@ export interface AppenderOptions {
   clockMicros: MicrosClock;
   /** Monotonic milliseconds. Default performance.now. */
   nowMs?: () => number;
-  /** Another file descriptor that gets every line too (`--out`: 1 = stdout, or an opened file). */
-  teeFd?: number;
+  /** `--out`: a best-effort copy of every line (tee-output.ts). */
+  tee?: TeeOutput;
+  /** The own record (gap record text) that stands for a loss; losses are not journaled without it. */
+  lossRecord?: (loss: LossRun) => string;
   /** Buffered bytes that trigger a write. Default 256 KiB. */
   flushBytes?: number;
-  /** Called after lines reached the OS (readers may see them now). */
-  onWritten?: () => void;
+  /** Called after lines reached the OS (readers may see them now), with the number of frame lines among them. */
+  onWritten?: (frames: number) => void;
   /** Called after a rotation, once the new segment exists. */
   onRotated?: (closed: string, opened: string) => void;
+  /** Runs before every write and fsync of a segment (a test's stalled disk: journal-fault.ts). */
+  beforeDiskIo?: () => void;
 }
 
 export interface AppenderStats {
   /** Frames appended. */
   frames: number;
-  /** Lines handed to the OS (frames appended minus those still buffered). */
+  /** Frames handed to the OS (appended minus those still buffered). */
+  framesWritten: number;
+  /** Lines handed to the OS: frames and obcap's own records. */
   lines: number;
+  /** Of `lines`: obcap's own records (gap records). */
+  ownLines: number;
   /** Bytes handed to the OS, all segments. */
   bytes: number;
   /** Lines in the "raw" (line break) and "b64" (not UTF-8) forms. */
@@ -61,10 +78,12 @@ export interface AppenderStats {
   fsyncs: number;
   maxFsyncMs: number;
   totalFsyncMs: number;
+  /** The `--out` copy, when there is one. */
+  tee?: TeeStats;
 }
 
 export class JournalAppender {
-  private readonly options: Required<Omit<AppenderOptions, "teeFd" | "onWritten" | "onRotated">> & AppenderOptions;
+  private readonly options: Required<Omit<AppenderOptions, "tee" | "lossRecord" | "onWritten" | "onRotated" | "beforeDiskIo">> & AppenderOptions;
   private readonly buffer = new LineBuffer();
   private fd = -1;
   private segment = "";
@@ -72,7 +91,11 @@ export class JournalAppender {
   private openedAtMs = 0;
   /** Time of the first write not yet fsynced; undefined when everything is synced. */
   private dirtySinceMs: number | undefined;
-  private readonly counts = { frames: 0, lines: 0, bytes: 0, rawLines: 0, base64Lines: 0, segmentsOpened: 0, fsyncs: 0, maxFsyncMs: 0, totalFsyncMs: 0 };
+  /** Drops not yet written as a gap record: goes out in front of the next write. */
+  private pendingLoss: LossRun | undefined;
+  /** Receive time of the first line buffered since the last write. */
+  private firstBufferedRx: number | undefined;
+  private readonly counts = { frames: 0, framesWritten: 0, lines: 0, ownLines: 0, bytes: 0, rawLines: 0, base64Lines: 0, segmentsOpened: 0, fsyncs: 0, maxFsyncMs: 0, totalFsyncMs: 0 };
 
   constructor(options: AppenderOptions) {
     this.options = { nowMs: () => performance.now(), flushBytes: 256 * 1024, ...options };
@@ -92,6 +115,7 @@ export class JournalAppender {
 
   /** Adds one frame (bytes as received). Writes when the buffer is full. */
   append(frame: Uint8Array, rxMicros: number): void {
+    this.firstBufferedRx ??= rxMicros;
     const form = this.buffer.appendFrame(frame, rxMicros);
     this.counts.frames++;
     if (form === "raw") this.counts.rawLines++;
@@ -99,22 +123,44 @@ export class JournalAppender {
     if (this.buffer.byteLength >= this.options.flushBytes) this.flush();
   }
 
+  /** Adds one of obcap's own records (a gap record: compact JSON text on one line). */
+  appendOwn(record: string, rxMicros: number): void {
+    this.firstBufferedRx ??= rxMicros;
+    this.buffer.appendOwn(record, rxMicros);
+    this.counts.ownLines++;
+    if (this.buffer.byteLength >= this.options.flushBytes) this.flush();
+  }
+
+  /** Frames dropped before the ring: merged, and written as one gap record in front of the next write. */
+  noteLoss(loss: LossRun): void {
+    this.pendingLoss = mergeLoss(this.pendingLoss, loss);
+  }
+
   /** Hands the buffered lines to the OS, then rotates by size and syncs if due. */
   flush(): void {
-    if (this.buffer.byteLength === 0) return;
-    const data = this.buffer.view();
-    writeAll(this.fd, data, () => `journal segment ${this.path()}`, SEGMENT_ACTION);
-    if (this.options.teeFd !== undefined) {
-      const stdout = this.options.teeFd === 1;
-      writeAll(this.options.teeFd, data, () => (stdout ? "stdout (--out -)" : "the --out file"), stdout ? "the program reading obcap's stdout went away" : SEGMENT_ACTION);
+    const loss = this.pendingLoss !== undefined && this.options.lossRecord !== undefined ? this.pendingLoss : undefined;
+    if (this.buffer.byteLength === 0 && loss === undefined) return;
+    if (loss !== undefined) {
+      // Its receive time is no later than any line behind it, so "the last receive time journaled"
+      // (previous-run.ts) never passes a line a cut write lost.
+      const rx = Math.trunc(Math.min(loss.firstRxMicros, this.firstBufferedRx ?? loss.firstRxMicros));
+      const line = ENCODER.encode(ownLine(rx, this.options.lossRecord!(loss)));
+      this.write(line, 1);
+      this.counts.ownLines++;
+      this.counts.lines++;
+      this.pendingLoss = undefined;
     }
-    this.segmentWritten += data.length;
-    this.counts.bytes += data.length;
-    this.counts.lines += this.buffer.lines;
-    this.buffer.clear();
+    const frames = this.buffer.frames;
+    if (this.buffer.byteLength > 0) {
+      this.write(this.buffer.view(), this.buffer.lines);
+      this.counts.lines += this.buffer.lines;
+      this.counts.framesWritten += frames;
+      this.buffer.clear();
+    }
+    this.firstBufferedRx = undefined;
     const now = this.options.nowMs();
     this.dirtySinceMs ??= now;
-    this.options.onWritten?.();
+    this.options.onWritten?.(frames);
     if (this.segmentWritten >= this.options.segmentBytes) this.rotate();
     else this.tick(now);
   }
@@ -134,23 +180,26 @@ export class JournalAppender {
     return due.length === 0 ? undefined : Math.max(0, Math.min(...due));
   }
 
-  /** Writes and syncs everything, closes the segment (deleted if empty) and the --out file. */
+  /** Writes and syncs everything, closes the segment (deleted if empty) and the --out copy. */
   close(): void {
     if (this.fd < 0) return;
     this.flush();
     this.closeSegment();
-    const tee = this.options.teeFd;
-    if (tee !== undefined && tee > 2) {
-      try {
-        fdatasyncSync(tee);
-      } finally {
-        closeSync(tee);
-      }
-    }
+    this.options.tee?.close();
   }
 
   stats(): AppenderStats {
-    return { ...this.counts, segment: this.segment };
+    const tee = this.options.tee?.stats();
+    return { ...this.counts, segment: this.segment, ...(tee ? { tee } : {}) };
+  }
+
+  /** Lines to the segment, and a copy to `--out`. */
+  private write(data: Uint8Array, lines: number): void {
+    this.options.beforeDiskIo?.();
+    writeAll(this.fd, data, () => `journal segment ${this.path()}`);
+    this.options.tee?.offer(data, lines);
+    this.segmentWritten += data.length;
+    this.counts.bytes += data.length;
   }
 
   private path(): string {
@@ -194,6 +243,7 @@ export class JournalAppender {
   private sync(): void {
     if (this.dirtySinceMs === undefined) return;
     const started = this.options.nowMs();
+    this.options.beforeDiskIo?.();
     try {
       fdatasyncSync(this.fd);
     } catch (err) {
@@ -207,23 +257,17 @@ export class JournalAppender {
   }
 }
 
-/** One Int32 to sleep on with Atomics.wait (a synchronous pause, in the journal Worker only). */
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-
+const ENCODER = new TextEncoder();
 const SEGMENT_ACTION = "free disk space or fix the path, then restart; frames received from now on cannot be kept";
 
-function writeAll(fd: number, data: Uint8Array, what: () => string, action: string): void {
+/** Writes all of `data` to a segment file (a regular file: no EAGAIN, a write blocks until done). */
+function writeAll(fd: number, data: Uint8Array, what: () => string): void {
   let rest = data;
   while (rest.length > 0) {
     try {
       rest = rest.subarray(writeSync(fd, rest));
     } catch (err) {
-      // A pipe (`--out -`) opened non-blocking by the parent: its reader is behind; wait for it.
-      if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
-        Atomics.wait(PAUSE, 0, 0, 1);
-        continue;
-      }
-      throw ioError(`cannot write ${what()}`, err, action);
+      throw ioError(`cannot write ${what()}`, err, SEGMENT_ACTION);
     }
   }
 }

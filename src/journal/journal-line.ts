@@ -4,6 +4,7 @@
  *   {"rx":<receive µs>,"m":<frame exactly as received>}
  *   {"rx":<receive µs>,"raw":"<frame as a JSON string>"}   (a frame that cannot be embedded as is)
  *   {"rx":<receive µs>,"b64":"<frame bytes in base64>"}     (a binary frame that is not valid UTF-8)
+ *   {"rx":<µs>,"obcap":<obcap's own record>}                (a gap record: gap-frame.ts)
  *
  * The frame is embedded byte for byte, so reading a line back is a slice, not a JSON parse. A frame is
  * embedded as a JSON string instead when embedding it raw would break the line: it holds a line break
@@ -11,10 +12,14 @@
  * are not UTF-8 fits in no JSON string without loss, so its bytes go in base64 (RFC 4648, padded).
  *
  * Lines that do not start with `{"rx":` are plain recorded frames, one per line (any recorder).
+ *
+ * Only the `obcap` form carries obcap's own records. A frame from the network is always written in the
+ * m/raw/b64 forms, whatever it holds, so it can never be read back as one of obcap's own records.
  */
 
 const JOURNAL_PREFIX = '{"rx":';
 const FRAME_KEY = ',"m":';
+const OWN_KEY = ',"obcap":';
 const CR = 13;
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
@@ -34,6 +39,11 @@ export function journalLine(rxMicros: number, frame: string): string {
   return `{"rx":${rxMicros},"m":${frame}}\n`;
 }
 
+/** One journal line of obcap's own record (compact JSON on one line), with its newline. */
+export function ownLine(rxMicros: number, record: string): string {
+  return `{"rx":${rxMicros},"obcap":${record}}\n`;
+}
+
 /** One journal line for a frame that is not valid UTF-8, with its newline: the bytes in base64. */
 export function journalLineBase64(rxMicros: number, bytes: Uint8Array): string {
   return `{"rx":${rxMicros},"b64":"${bytesToBase64(bytes)}"}\n`;
@@ -46,6 +56,8 @@ export type RecordedLine =
   /** A journal line of a frame that is not valid UTF-8: its exact bytes (decoders report E_FRAME_UTF8). */
   | { kind: "binary"; rxMicros: number; bytes: Uint8Array }
   | { kind: "frame"; frame: string }
+  /** obcap's own record (a gap record), written by obcap itself. */
+  | { kind: "own"; rxMicros: number; record: string }
   | { kind: "blank" }
   /** Looks like a journal line but is not one (truncated, edited): `reason` says what is wrong. */
   | { kind: "broken"; reason: string };
@@ -63,6 +75,10 @@ export function parseRecordedLine(line: string): RecordedLine {
     if (text.charCodeAt(text.length - 1) !== CLOSE_BRACE) return { kind: "broken", reason: "journal line does not end with '}' (truncated?)" };
     return { kind: "journal", rxMicros: Number(text.slice(JOURNAL_PREFIX.length, end)), frame: text.slice(end + FRAME_KEY.length, -1) };
   }
+  if (digits >= 1 && digits <= 17 && text.startsWith(OWN_KEY, end)) {
+    if (text.charCodeAt(text.length - 1) !== CLOSE_BRACE) return { kind: "broken", reason: "journal line does not end with '}' (truncated?)" };
+    return { kind: "own", rxMicros: Number(text.slice(JOURNAL_PREFIX.length, end)), record: text.slice(end + OWN_KEY.length, -1) };
+  }
   const raw = RAW_LINE_RE.exec(text);
   if (raw) {
     try {
@@ -75,7 +91,7 @@ export function parseRecordedLine(line: string): RecordedLine {
   }
   const b64 = B64_LINE_RE.exec(text);
   if (b64 && b64[2]!.length % 4 === 0) return { kind: "binary", rxMicros: Number(b64[1]), bytes: base64ToBytes(b64[2]!) };
-  return { kind: "broken", reason: 'line starts like a journal line but has no "rx" number followed by "m", "raw" or "b64"' };
+  return { kind: "broken", reason: 'line starts like a journal line but has no "rx" number followed by "m", "raw", "b64" or "obcap"' };
 }
 
 function bytesToBase64(bytes: Uint8Array): string {

@@ -1,65 +1,122 @@
 /**
  * The journal Worker's loop: drains the ring ALWAYS (it never waits for DynamoDB) and appends every
- * frame to the journal segments (appender.ts). Web standards + `node:fs`; the Worker entry
- * (`src/cli/journal.worker.ts`) only wires `postMessage`.
+ * record to the journal segments (appender.ts): frames as they came, obcap's own records (gap
+ * records) in their own line form, and loss markers as gap records of every channel. Web standards +
+ * `node:fs`; the Worker entry (`src/cli/journal.worker.ts`) only wires messages.
  *
- * After each write it bumps the shared writes counter and notifies the uploader; after a rotation it
- * bumps the rotations counter. Waiting: `Atomics.waitAsync` on the ring (no timeout, BUN-NOTES),
- * raced with a timer for the next fsync or age rotation and the progress report.
+ * After each write it adds the frames written to a shared counter and bumps the writes counter for
+ * the uploader; after a rotation it bumps the rotations counter. Waiting: `Atomics.waitAsync` on the
+ * ring (no timeout, BUN-NOTES), raced with a timer for the next fsync or age rotation and the report.
+ *
+ * The end, in order: the ring is closed and drained, then the main thread's `finish` message brings
+ * the records that did not fit in the ring before its close deadline (leftovers); they are journaled
+ * and the segment closed. If the main thread asks to abandon (the shutdown deadline is near and the
+ * disk is too slow), the frames still in the ring are not written: they are counted and one gap
+ * record of reason "shutdown" covers them, so every frame received is journaled or counted and
+ * covered. If the disk does not answer at all, the main thread stops waiting and counts what the
+ * shared counter says was not written.
  */
 import { openSync } from "node:fs";
 import { RingConsumer } from "../queue/ring.ts";
+import { decodeLoss, RECORD_KIND, type LossRun, type QueueRecord } from "../queue/frame-publisher.ts";
 import { JournalAppender } from "./appender.ts";
+import { TeeOutput } from "./tee-output.ts";
 import { nowMicros } from "../clock.ts";
 import { describeError, isObcapError, obcapError } from "../errors.ts";
-import { SIGNAL_ROTATIONS, SIGNAL_WRITES, type JournalWriterInit, type JournalWriterMessage } from "../pipeline/journal-protocol.ts";
+import { gapRecord } from "../exchange/bitstamp/gap-frame.ts";
+import {
+  journalCounters, SIGNAL_ROTATIONS, SIGNAL_WRITES, type JournalStats, type JournalWriterControl, type JournalWriterInit, type JournalWriterMessage,
+} from "../pipeline/journal-protocol.ts";
 
 /** Records per drain call; the loop checks timers between calls. */
 const DRAIN_CHUNK_RECORDS = 2000;
 /** A busy loop yields to the event loop this often (messages, terminate). */
 const YIELD_EVERY_MS = 50;
+/** `--out` skipped lines are reported at most this often. */
+const TEE_REPORT_EVERY_MS = 1000;
 
-/** Runs until the ring is closed and drained (then "done"), or a journal I/O error ("fatal"). */
-export async function runJournalWriter(init: JournalWriterInit, post: (message: JournalWriterMessage) => void): Promise<void> {
-  const signal = new Int32Array(init.signal);
-  const consumer = new RingConsumer(init.ring);
-  let appender: JournalAppender;
-  try {
-    appender = new JournalAppender({
-      dir: init.journal.dir,
-      pid: init.pid,
-      segmentBytes: init.journal.segmentBytes,
-      segmentAgeMs: init.journal.segmentAgeMs,
-      fsyncMs: init.journal.fsyncMs,
-      clockMicros: nowMicros,
-      teeFd: openTee(init.tee),
-      onWritten: () => {
-        Atomics.add(signal, SIGNAL_WRITES, 1);
-        Atomics.notify(signal, SIGNAL_WRITES);
-      },
-      onRotated: () => {
-        Atomics.add(signal, SIGNAL_ROTATIONS, 1);
-        Atomics.notify(signal, SIGNAL_WRITES);
-      },
-    });
-    const segment = appender.open();
-    post({ type: "ready", segment, stats: appender.stats() });
-  } catch (err) {
-    post({ type: "fatal", ...describe(err), stats: emptyStats() });
-    return;
+const UTF8 = new TextDecoder();
+
+/** One run of the journal Worker; `control()` takes the main thread's `finish`. */
+export class JournalWriterRun {
+  private readonly counters: ReturnType<typeof journalCounters>;
+  private readonly signal: Int32Array;
+  private readonly finish = Promise.withResolvers<QueueRecord[]>();
+  private teeReported = { skippedLines: 0, atMs: 0 };
+
+  constructor(
+    private readonly init: JournalWriterInit,
+    private readonly post: (message: JournalWriterMessage) => void,
+    private readonly beforeDiskIo?: () => void,
+  ) {
+    this.counters = journalCounters(init.signal);
+    this.signal = new Int32Array(init.signal);
   }
 
-  const onRecord = (bytes: Uint8Array, rxMicros: number): void => appender.append(bytes, rxMicros);
-  let lastProgressMs = performance.now();
-  let lastYieldMs = lastProgressMs;
-  let waiting: Promise<void> | undefined;
-  try {
+  control(message: JournalWriterControl): void {
+    if (message.type === "finish") this.finish.resolve(message.leftovers);
+  }
+
+  /** Runs until the ring is closed, drained and finished (then "done"), or a journal I/O error ("fatal"). */
+  async run(): Promise<void> {
+    const { init, signal, counters } = this;
+    let appender: JournalAppender;
+    try {
+      appender = new JournalAppender({
+        dir: init.journal.dir,
+        pid: init.pid,
+        segmentBytes: init.journal.segmentBytes,
+        segmentAgeMs: init.journal.segmentAgeMs,
+        fsyncMs: init.journal.fsyncMs,
+        clockMicros: nowMicros,
+        tee: openTee(init.tee),
+        lossRecord: (loss) => this.gapOf(loss, "overflow"),
+        onWritten: (frames) => {
+          counters.addJournaled(frames);
+          Atomics.add(signal, SIGNAL_WRITES, 1);
+          Atomics.notify(signal, SIGNAL_WRITES);
+        },
+        onRotated: () => {
+          Atomics.add(signal, SIGNAL_ROTATIONS, 1);
+          Atomics.notify(signal, SIGNAL_WRITES);
+        },
+        ...(this.beforeDiskIo ? { beforeDiskIo: this.beforeDiskIo } : {}),
+      });
+      const segment = appender.open();
+      this.post({ type: "ready", segment, stats: appender.stats() });
+    } catch (err) {
+      this.post({ type: "fatal", ...describe(err), stats: emptyStats() });
+      return;
+    }
+
+    try {
+      const consumer = new RingConsumer(init.ring);
+      await this.journalRing(consumer, appender);
+      if (counters.abandonRequested()) await this.abandonRing(consumer, appender);
+      for (const record of await this.finish.promise) this.take(appender, record.payload instanceof Uint8Array ? record.payload : UTF8_ENCODER.encode(record.payload), record.rxMicros, record.kind);
+      appender.close();
+      this.reportTee(appender, true);
+      this.post({ type: "done", stats: appender.stats() });
+    } catch (err) {
+      this.post({ type: "fatal", ...describe(err), stats: appender.stats() });
+    }
+  }
+
+  /** The normal loop: every record to the journal, until the ring is closed and empty or abandon is asked. */
+  private async journalRing(consumer: RingConsumer, appender: JournalAppender): Promise<void> {
+    const { init, counters } = this;
+    const onRecord = (bytes: Uint8Array, rxMicros: number, kind: number): void => this.take(appender, bytes, rxMicros, kind);
+    let lastProgressMs = performance.now();
+    let lastYieldMs = lastProgressMs;
+    let waiting: Promise<void> | undefined;
     for (;;) {
+      if (counters.abandonRequested()) return;
       const taken = consumer.drain(onRecord, DRAIN_CHUNK_RECORDS);
       const now = performance.now();
       if (now - lastProgressMs >= init.progressEveryMs) {
         lastProgressMs = now;
-        post({ type: "progress", stats: appender.stats() });
+        this.post({ type: "progress", stats: appender.stats() });
+        this.reportTee(appender, false);
       }
       if (taken > 0) {
         appender.tick(now);
@@ -72,7 +129,7 @@ export async function runJournalWriter(init: JournalWriterInit, post: (message: 
       // The ring ran dry: hand the lines to the OS now, so the uploader and readers see them.
       appender.flush();
       appender.tick(now);
-      if (consumer.isClosedAndEmpty()) break;
+      if (consumer.isClosedAndEmpty()) return;
       waiting ??= consumer.waitForData().finally(() => (waiting = undefined));
       const dueMs = appender.msUntilDue(performance.now());
       const wakeMs = Math.min(init.progressEveryMs, dueMs ?? init.progressEveryMs);
@@ -81,19 +138,63 @@ export async function runJournalWriter(init: JournalWriterInit, post: (message: 
       clearTimeout(timer);
       lastYieldMs = performance.now();
     }
-    appender.close();
-    post({ type: "done", stats: appender.stats() });
-  } catch (err) {
-    post({ type: "fatal", ...describe(err), stats: appender.stats() });
+  }
+
+  /**
+   * Shutdown deadline: the frames left in the ring are not written (the disk is too slow to take them
+   * in time); they are counted and covered by one gap record of every channel. Own records and loss
+   * markers still go to the journal: they are small, and they are what says what is missing.
+   */
+  private async abandonRing(consumer: RingConsumer, appender: JournalAppender): Promise<void> {
+    let skipped: LossRun | undefined;
+    const onRecord = (bytes: Uint8Array, rxMicros: number, kind: number): void => {
+      if (kind !== RECORD_KIND.frame) return this.take(appender, bytes, rxMicros, kind);
+      skipped = skipped === undefined
+        ? { firstRxMicros: rxMicros, lastRxMicros: rxMicros, frames: 1, bytes: bytes.length }
+        : { ...skipped, lastRxMicros: Math.max(skipped.lastRxMicros, rxMicros), frames: skipped.frames + 1, bytes: skipped.bytes + bytes.length };
+    };
+    for (;;) {
+      consumer.drain(onRecord);
+      if (consumer.isClosedAndEmpty()) break;
+      await consumer.waitForData(); // the main thread closes the ring before it asks to abandon
+    }
+    if (skipped === undefined) return;
+    this.counters.addAbandoned(skipped.frames);
+    appender.appendOwn(this.gapOf(skipped, "shutdown"), Math.trunc(skipped.lastRxMicros));
+  }
+
+  private take(appender: JournalAppender, bytes: Uint8Array, rxMicros: number, kind: number): void {
+    if (kind === RECORD_KIND.frame) appender.append(bytes, rxMicros);
+    else if (kind === RECORD_KIND.own) appender.appendOwn(UTF8.decode(bytes), rxMicros);
+    else if (kind === RECORD_KIND.loss) {
+      const loss = decodeLoss(bytes);
+      if (loss) appender.noteLoss(loss);
+    }
+  }
+
+  private gapOf(loss: LossRun, reason: "overflow" | "shutdown"): string {
+    return gapRecord({ channels: this.init.channels, startMicros: loss.firstRxMicros, endMicros: loss.lastRxMicros, reason });
+  }
+
+  /** `--out` skipped lines: one message a second while the count grows, and a last one at the end. */
+  private reportTee(appender: JournalAppender, last: boolean): void {
+    const tee = appender.stats().tee;
+    if (tee === undefined || tee.skippedLines === this.teeReported.skippedLines) return;
+    const now = performance.now();
+    if (!last && now - this.teeReported.atMs < TEE_REPORT_EVERY_MS) return;
+    this.teeReported = { skippedLines: tee.skippedLines, atMs: now };
+    this.post({ type: "tee-skipped", skippedLines: tee.skippedLines, ...(tee.closedReason ? { reason: tee.closedReason } : {}) });
   }
 }
 
+const UTF8_ENCODER = new TextEncoder();
+
 /** `--out`: stdout (fd 1) or a file opened for appending. */
-function openTee(tee: JournalWriterInit["tee"]): number | undefined {
+function openTee(tee: JournalWriterInit["tee"]): TeeOutput | undefined {
   if (tee === undefined) return undefined;
-  if (tee.path === null) return 1;
+  if (tee.path === null) return new TeeOutput({ fd: 1, name: "stdout (--out -)" });
   try {
-    return openSync(tee.path, "a");
+    return new TeeOutput({ fd: openSync(tee.path, "a"), name: `the --out file ${tee.path}` });
   } catch (err) {
     throw obcapError("E_JOURNAL_IO", `cannot open --out file ${tee.path} (${describeError(err)}): check the path and its permissions`, err);
   }
@@ -104,6 +205,8 @@ function describe(err: unknown): { code: string; message: string } {
   return { code: "E_WORKER_FAILED", message: `the journal worker failed: ${describeError(err)}` };
 }
 
-function emptyStats(): JournalWriterMessage["stats"] {
-  return { frames: 0, lines: 0, bytes: 0, rawLines: 0, base64Lines: 0, segment: "", segmentsOpened: 0, fsyncs: 0, maxFsyncMs: 0, totalFsyncMs: 0 };
+function emptyStats(): JournalStats {
+  return {
+    frames: 0, framesWritten: 0, lines: 0, ownLines: 0, bytes: 0, rawLines: 0, base64Lines: 0, segment: "", segmentsOpened: 0, fsyncs: 0, maxFsyncMs: 0, totalFsyncMs: 0,
+  };
 }

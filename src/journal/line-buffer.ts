@@ -7,7 +7,7 @@
  * - otherwise the frame is checked as UTF-8: valid with a line break -> the "raw" JSON-string form,
  *   valid without -> the "m" form; not UTF-8 -> the "b64" form.
  */
-import { journalLine, journalLineBase64 } from "./journal-line.ts";
+import { journalLine, journalLineBase64, ownLine } from "./journal-line.ts";
 
 /** How a frame was written: embedded, as a JSON string, or in base64. */
 export type LineForm = "m" | "raw" | "b64";
@@ -24,6 +24,8 @@ export class LineBuffer {
   private used = 0;
   /** Lines in the buffer. */
   lines = 0;
+  /** Of `lines`: lines of frames (the rest are obcap's own records). */
+  frames = 0;
 
   constructor(initialBytes = 256 * 1024) {
     this.initialBytes = initialBytes;
@@ -32,6 +34,7 @@ export class LineBuffer {
 
   /** Appends the journal line of one frame; returns its form. */
   appendFrame(frame: Uint8Array, rxMicros: number): LineForm {
+    this.frames++;
     if (needsCheck(frame)) {
       let text: string;
       try {
@@ -60,6 +63,11 @@ export class LineBuffer {
     return "m";
   }
 
+  /** Appends the `obcap` line of one of obcap's own records (compact JSON text). */
+  appendOwn(record: string, rxMicros: number): void {
+    this.appendText(ownLine(rxMicros, record));
+  }
+
   /** Appends one complete line (with its newline) given as text. */
   appendText(line: string): void {
     this.reserve(line.length * 3);
@@ -81,6 +89,7 @@ export class LineBuffer {
   clear(): void {
     this.used = 0;
     this.lines = 0;
+    this.frames = 0;
     if (this.bytes.length > 4 * this.initialBytes) this.bytes = new Uint8Array(this.initialBytes);
   }
 

@@ -44,7 +44,7 @@ export function summarizeCaptureMetrics(families: Families, nowMs: number): Stat
 
   const written = value("obcap_events_written_total");
   if (written !== undefined) {
-    row("written", `${written} events; ${value("obcap_write_retries_total") ?? 0} retried requests, ${value("obcap_unprocessed_items_total") ?? 0} unprocessed items, ${value("obcap_write_in_flight") ?? 0} in flight`);
+    row("written", `${written} items; ${value("obcap_write_retries_total") ?? 0} retried requests, ${value("obcap_unprocessed_items_total") ?? 0} unprocessed items, ${value("obcap_write_in_flight") ?? 0} in flight`);
   }
 
   const backlogBytes = value("obcap_journal_backlog_bytes");

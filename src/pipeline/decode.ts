@@ -13,10 +13,10 @@
 import * as v from "valibot";
 import type { ErrorCode } from "../errors.ts";
 import { parseChannel, type ParsedChannel, type Stream } from "../exchange/bitstamp/channels.ts";
-import { parseJsonExact } from "../exchange/bitstamp/exact-json.ts";
+import { jsonNestingExceeds, parseJsonExact } from "../exchange/bitstamp/exact-json.ts";
 import { isOrderFrame, isTradeFrame } from "../exchange/bitstamp/fast-check.ts";
 import { parseKnownLayout } from "../exchange/bitstamp/frame-layouts.ts";
-import { GAP_EVENT, GapFrameSchema, gapOfFrame, type GapReason } from "../exchange/bitstamp/gap-frame.ts";
+import { GAP_EVENT, GapRecordSchema, OWN_EVENT_PREFIX, gapOfRecord, type GapReason } from "../exchange/bitstamp/gap-frame.ts";
 import {
   CONTROL_EVENTS,
   ORDER_EVENTS,
@@ -67,8 +67,8 @@ export interface TradeEvent extends MarketEventBase {
 export type MarketEvent = OrderEvent | TradeEvent;
 
 /**
- * An interval of one channel in which events may be missing, from an `obcap:gap` frame (written by
- * obcap itself: src/exchange/bitstamp/gap-frame.ts). Stored as a gap item, never as an event.
+ * An interval of one channel in which events may be missing, from a gap record (written by obcap
+ * itself: src/exchange/bitstamp/gap-frame.ts). Stored as a gap item, never as an event.
  */
 export interface GapEvent {
   pair: string;
@@ -83,8 +83,8 @@ export interface GapEvent {
 
 export type DecodeResult =
   | { kind: "event"; event: MarketEvent }
-  /** An `obcap:gap` frame: an interval of a stored channel in which events may be missing. */
-  | { kind: "gap"; gap: GapEvent }
+  /** obcap's own gap record: intervals of stored channels (one per channel) in which events may be missing. */
+  | { kind: "gap"; gaps: GapEvent[] }
   /** A `bts:*` frame obcap understands (acks, errors, heartbeat reply, reconnect request). */
   | { kind: "control"; event: string; channel: string; message: ControlMessage }
   /** A valid envelope for a channel or `bts:*` event obcap does not store (book channels, new events). */
@@ -94,6 +94,25 @@ export type DecodeResult =
 /** How much of a bad frame an error message quotes. */
 export const FRAME_PREVIEW_CHARS = 200;
 
+/**
+ * Deepest nesting of arrays and objects a frame may have (the frame object is level 1). Bitstamp's
+ * frames nest 2 levels (the frame, `data`), book frames 4 (`bids`, a level); 32 leaves room for any
+ * field Bitstamp may add. A frame nested thousands deep (~100 KB of `[` fits in a journal line)
+ * would pass JSON.parse and then overflow the stack in the item codec's JSON.stringify (from about
+ * 40,000 levels) or in parseJsonExact's reviver (from about 4,500), at a depth that depends on the
+ * thread's stack: a bound checked before parsing is the same everywhere (exact-json.ts,
+ * jsonNestingExceeds). Such a frame is E_FRAME_INVALID.
+ */
+export const MAX_FRAME_NESTING = 32;
+
+/**
+ * Most digits a `data.microtimestamp` may have: every sort key starts with the microtimestamp
+ * zero-padded to 16 digits (µs since 1970 has 16 digits until the year 2286), so that string order
+ * is time order (keys.ts). A longer one has no hour bucket or sort key (from 20 digits it is not even
+ * a date): E_FRAME_INVALID, like a gap record's times (gap-frame.ts, 1 to 16 digits).
+ */
+export const MAX_MICROTIMESTAMP_DIGITS = 16;
+
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 const LENIENT_UTF8 = new TextDecoder("utf-8");
 const CONTROL_EVENT_SET: ReadonlySet<string> = new Set(CONTROL_EVENTS);
@@ -102,7 +121,9 @@ const ORDER_EVENT_SET: ReadonlySet<string> = new Set(ORDER_EVENTS);
 /**
  * Decodes one frame exactly as received. `Uint8Array` input must be UTF-8 (checked strictly).
  * Never throws: every problem is an `invalid` result whose message names the channel and event,
- * lists valibot's issues as "× message → at path" and quotes the first 200 characters.
+ * lists valibot's issues as "× message → at path" and quotes the first 200 characters. Besides the
+ * schemas, a frame must nest at most {@link MAX_FRAME_NESTING} levels and an event's microtimestamp
+ * have at most {@link MAX_MICROTIMESTAMP_DIGITS} digits (tests/unit/pipeline/hostile-frames.test.ts).
  */
 export function decodeFrame(frame: Uint8Array | string, rxMicros: number): DecodeResult {
   let text: string;
@@ -123,6 +144,9 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
   const known = parseKnownLayout(text);
   let parsed: unknown = known?.frame;
   if (parsed === undefined) {
+    if (jsonNestingExceeds(text, MAX_FRAME_NESTING)) {
+      return invalid("E_FRAME_INVALID", `Frame nests arrays/objects deeper than ${MAX_FRAME_NESTING} levels (Bitstamp's frames nest 2 to 4); frame: ${quote(text)}`);
+    }
     try {
       parsed = parseJsonExact(text);
     } catch (err) {
@@ -136,11 +160,14 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
   const frameObject = parsed as Record<string, unknown>;
   const event = frameObject.event;
   const channel = frameObject.channel;
+  // obcap's own records have their own journal form (decodeOwnRecord); from the network they are forgeries.
+  if (typeof event === "string" && event.startsWith(OWN_EVENT_PREFIX)) {
+    return invalid("E_FRAME_INVALID", `Frame uses obcap's reserved event name ${JSON.stringify(short(event))}: only obcap's own journal records may, never a frame from the exchange or a plain recorded line; frame: ${quote(text)}`);
+  }
   if (typeof event !== "string" || typeof channel !== "string") {
     return schemaFailure(EnvelopeSchema, frameObject, "Invalid frame envelope", text);
   }
 
-  if (event === GAP_EVENT) return decodeGap(frameObject, channel, text, rxMicros);
   if (event.startsWith("bts:")) {
     if (!CONTROL_EVENT_SET.has(event)) return { kind: "unknown", event, channel };
     const result = v.safeParse(ControlMessageSchema, frameObject);
@@ -160,15 +187,28 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
     const result = v.safeParse(stream === "orders" ? OrderFrameSchema : TradeFrameSchema, frameObject);
     if (!result.success) return issuesFailure(result.issues, `Invalid ${short(event)} frame on ${short(channel)}`, text);
   }
+  const micros = (frameObject.data as { microtimestamp: string }).microtimestamp;
+  if (micros.length > MAX_MICROTIMESTAMP_DIGITS) {
+    return invalid(
+      "E_FRAME_INVALID",
+      `Invalid ${short(event)} frame on ${short(channel)}:\n× Invalid microtimestamp: Expected at most ${MAX_MICROTIMESTAMP_DIGITS} digits (µs since 1970) but received ${micros.length}\n  → at data.microtimestamp\nframe: ${quote(text)}`,
+    );
+  }
   return { kind: "event", event: buildEvent(stream, parsedChannel.pair, channel, frameObject, rxMicros) };
 }
 
 /** Channels seen lately; a capture has a handful, a hostile stream of made-up names only refills it. */
 const CHANNEL_CACHE = new Map<string, ParsedChannel | undefined>();
 const CHANNEL_CACHE_ENTRIES = 256;
+/**
+ * Longer names are parsed every time, never cached: 256 made-up names of ~350 KB (a journal line)
+ * would pin ~90 MB. Real channel names are under 40 characters (`detail_order_book_btcusd-perp`).
+ */
+const CHANNEL_CACHE_NAME_CHARS = 64;
 
 /** {@link parseChannel}, remembered per channel name (it costs a prefix search and a regex). */
 function cachedChannel(channel: string): ParsedChannel | undefined {
+  if (channel.length > CHANNEL_CACHE_NAME_CHARS) return parseChannel(channel);
   let parsed = CHANNEL_CACHE.get(channel);
   if (parsed === undefined && !CHANNEL_CACHE.has(channel)) {
     // A copy of the name: the frame's own string may be a slice of a whole replay chunk, which the
@@ -181,16 +221,32 @@ function cachedChannel(channel: string): ParsedChannel | undefined {
   return parsed;
 }
 
-/** An `obcap:gap` frame of a stored channel; anything else under that event name is invalid. */
-function decodeGap(frame: Record<string, unknown>, channel: string, text: string, rxMicros: number): DecodeResult {
-  const result = v.safeParse(GapFrameSchema, frame);
-  if (!result.success) return issuesFailure(result.issues, `Invalid ${GAP_EVENT} frame on ${short(channel)}`, text);
-  const parsedChannel = parseChannel(channel);
-  if (parsedChannel?.stream === undefined) {
-    return invalid("E_FRAME_INVALID", `${GAP_EVENT} frame names ${JSON.stringify(short(channel))}, not a live_orders/live_trades channel; frame: ${quote(text)}`);
+/**
+ * One of obcap's own records (the `obcap` journal line form, journal-line.ts): a gap record, one gap
+ * per channel it names. A record of an own event this version does not know is `unknown` (counted);
+ * anything else is invalid. Never throws.
+ */
+export function decodeOwnRecord(text: string, rxMicros: number): DecodeResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return invalid("E_FRAME_JSON", `obcap record is not valid JSON (${err instanceof Error ? err.message : String(err)}); record: ${quote(text)}`);
   }
-  const gap = gapOfFrame(result.output);
-  return { kind: "gap", gap: { pair: parsedChannel.pair, stream: parsedChannel.stream, ...gap, rxMicros } };
+  const event = parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>).event : undefined;
+  if (typeof event === "string" && event !== GAP_EVENT && event.startsWith(OWN_EVENT_PREFIX)) return { kind: "unknown", event, channel: "" };
+  const result = v.safeParse(GapRecordSchema, parsed);
+  if (!result.success) return issuesFailure(result.issues, `Invalid obcap record`, text);
+  const gap = gapOfRecord(result.output);
+  const gaps: GapEvent[] = [];
+  for (const channel of gap.channels) {
+    const parsedChannel = parseChannel(channel);
+    if (parsedChannel?.stream === undefined) {
+      return invalid("E_FRAME_INVALID", `${GAP_EVENT} record names ${JSON.stringify(short(channel))}, not a live_orders/live_trades channel; record: ${quote(text)}`);
+    }
+    gaps.push({ pair: parsedChannel.pair, stream: parsedChannel.stream, channel, startMicros: gap.startMicros, endMicros: gap.endMicros, reason: gap.reason, rxMicros });
+  }
+  return { kind: "gap", gaps };
 }
 
 /** Builds the event from the validated wire object itself: valibot's output would reorder keys. */

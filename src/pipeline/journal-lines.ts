@@ -7,7 +7,10 @@
  * its checkpoint is src/journal/.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { journalLine } from "../journal/journal-line.ts";
+import { journalLine, ownLine } from "../journal/journal-line.ts";
+
+/** One Int32 to sleep on with Atomics.wait (a synchronous pause, in the writer Worker only). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** Buffers journal lines and writes them in large chunks to a file descriptor. */
 export class JournalLineWriter {
@@ -17,7 +20,10 @@ export class JournalLineWriter {
   private bufferedChars = 0;
   /** Lines handed to the OS. */
   written = 0;
+  /** Of `written`: lines of frames (the rest are obcap's own records). */
+  writtenFrames = 0;
   private pendingLines = 0;
+  private pendingFrames = 0;
 
   /** `path` null means stdout. A file is appended to, never truncated. */
   constructor(path: string | null, private readonly chunkChars = 64 * 1024) {
@@ -26,7 +32,16 @@ export class JournalLineWriter {
   }
 
   append(rxMicros: number, frame: string): void {
-    const line = journalLine(rxMicros, frame);
+    this.pendingFrames++;
+    this.push(journalLine(rxMicros, frame));
+  }
+
+  /** One of obcap's own records, in its own line form. */
+  appendOwn(rxMicros: number, record: string): void {
+    this.push(ownLine(rxMicros, record));
+  }
+
+  private push(line: string): void {
     this.chunks.push(line);
     this.bufferedChars += line.length;
     this.pendingLines++;
@@ -41,11 +56,19 @@ export class JournalLineWriter {
     this.bufferedChars = 0;
     let buffer = new TextEncoder().encode(data);
     while (buffer.length > 0) {
-      const n = writeSync(this.fd, buffer);
-      buffer = buffer.subarray(n);
+      try {
+        buffer = buffer.subarray(writeSync(this.fd, buffer));
+      } catch (err) {
+        // This is the capture's only output (--no-journal): wait for a reader that is behind, and let
+        // the queue apply the full-queue policy (counted loss, loss records) if it stays behind.
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        Atomics.wait(PAUSE, 0, 0, 1);
+      }
     }
     this.written += this.pendingLines;
+    this.writtenFrames += this.pendingFrames;
     this.pendingLines = 0;
+    this.pendingFrames = 0;
   }
 
   close(): void {

@@ -5,22 +5,50 @@
  *        -> uploader Worker (journal-uploader.ts): reads the segments, writes DynamoDB, checkpoints
  *
  * Frames never travel in messages. The journal Worker tells the uploader that lines were written
- * through a small SharedArrayBuffer ({@link JournalSignal}): a counter of writes it bumps and
+ * through a small SharedArrayBuffer (the journal signal): a counter of writes it bumps and
  * notifies (the uploader sleeps on it with Atomics.waitAsync) and a counter of rotations (the
- * uploader lists the directory again only when it changed).
+ * uploader lists the directory again only when it changed). The same buffer carries what the main
+ * thread must know even when the journal Worker no longer answers (a disk that hangs): the frames
+ * handed to the OS and the frames abandoned at the shutdown deadline, and the main thread's abandon
+ * request ({@link journalCounters}).
  */
 import type { JournalPosition } from "../journal/checkpoint.ts";
 import type { AppenderStats } from "../journal/appender.ts";
 import type { WriterStats } from "./writer-protocol.ts";
+import type { QueueRecord } from "../queue/frame-publisher.ts";
 
 /** Int32 indexes in the signal buffer. */
 export const SIGNAL_WRITES = 0;
 export const SIGNAL_ROTATIONS = 1;
-const SIGNAL_INTS = 4;
+/** Set by the main thread at the shutdown deadline: stop journaling frames, record the rest as a gap. */
+const SIGNAL_ABANDON = 2;
+/** BigInt64 indexes (bytes 16..31): frames handed to the OS, frames abandoned. */
+const COUNTER_JOURNALED = 2;
+const COUNTER_ABANDONED = 3;
+const SIGNAL_BYTES = 32;
 
-/** The writes/rotations counters shared by the journal and uploader Workers. */
+/** The shared counters of the journal path (see the file comment). */
 export function createJournalSignal(): SharedArrayBuffer {
-  return new SharedArrayBuffer(SIGNAL_INTS * 4);
+  return new SharedArrayBuffer(SIGNAL_BYTES);
+}
+
+/** Typed access to the signal buffer's counters and the abandon flag. */
+export function journalCounters(signal: SharedArrayBuffer) {
+  const i32 = new Int32Array(signal);
+  const i64 = new BigInt64Array(signal);
+  return {
+    /** Frames the journal Worker has handed to the OS (they survive a crash of obcap). */
+    journaled: (): number => Number(Atomics.load(i64, COUNTER_JOURNALED)),
+    addJournaled: (frames: number): void => void Atomics.add(i64, COUNTER_JOURNALED, BigInt(frames)),
+    /** Frames the journal Worker skipped at the shutdown deadline (covered by a "shutdown" gap record). */
+    abandoned: (): number => Number(Atomics.load(i64, COUNTER_ABANDONED)),
+    addAbandoned: (frames: number): void => void Atomics.add(i64, COUNTER_ABANDONED, BigInt(frames)),
+    abandonRequested: (): boolean => Atomics.load(i32, SIGNAL_ABANDON) !== 0,
+    requestAbandon: (): void => {
+      Atomics.store(i32, SIGNAL_ABANDON, 1);
+      Atomics.notify(i32, SIGNAL_ABANDON);
+    },
+  };
 }
 
 /** Settings of the journal directory, from the flags. */
@@ -47,7 +75,17 @@ export interface JournalWriterInit {
   /** `--out`: also write every line to this file, or to stdout (null); undefined = no copy. */
   tee: { path: string | null } | undefined;
   progressEveryMs: number;
+  /** The capture's channels: a loss of frames before the ring is a gap of each of them. */
+  channels: readonly string[];
 }
+
+/** Main thread -> journal Worker. */
+export type JournalWriterControl =
+  /**
+   * The publisher has closed the ring: journal what is in it, then `leftovers` (records that did not
+   * fit in the ring before the close deadline: own records and a loss marker), then close.
+   */
+  { type: "finish"; leftovers: QueueRecord[] };
 
 export type JournalStats = AppenderStats;
 
@@ -56,6 +94,8 @@ export type JournalWriterMessage =
   | { type: "progress"; stats: JournalStats }
   /** The journal cannot be written (disk full, permissions): frames from now on cannot be kept. */
   | { type: "fatal"; code: string; message: string; stats: JournalStats }
+  /** The `--out` copy skipped lines (its reader is behind or gone); sent at most once a second while it grows. */
+  | { type: "tee-skipped"; skippedLines: number; reason?: string }
   /** The ring is closed and drained; every line is written, synced, and the segment closed. */
   | { type: "done"; stats: JournalStats };
 

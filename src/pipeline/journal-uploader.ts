@@ -10,7 +10,8 @@
  * that cannot be stored go to the quarantine (quarantine.ts) and the checkpoint moves over them.
  */
 import { describeError, isObcapError, obcapError } from "../errors.ts";
-import { decodeFrame, type DecodeResult } from "./decode.ts";
+import { decodeFrame, decodeOwnRecord, type DecodeResult } from "./decode.ts";
+import type { Item } from "./batcher.ts";
 import { ItemUploader } from "./uploader.ts";
 import { StoredItems } from "./stored-item.ts";
 import { copyWriteStats, countChannelFrame, emptyWriterStats } from "./writer-protocol.ts";
@@ -23,6 +24,7 @@ import { SegmentTail } from "../journal/segment-tail.ts";
 import { Quarantine } from "../journal/quarantine.ts";
 import { deleteAcknowledgedSegments } from "../journal/retention.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
+import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
 import { backoffDelayMs } from "../store/dynamodb/backoff.ts";
@@ -43,6 +45,12 @@ const STALL_WARN_MS = 30_000;
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 const NO_ITEMS: readonly never[] = [];
+
+/** What one journal line comes to. */
+type LineVerdict =
+  | { kind: "items"; items: readonly Item[] }
+  | { kind: "quarantine"; code: string; reason: string; rxMicros?: number };
+const NOTHING: LineVerdict = { kind: "items", items: NO_ITEMS };
 
 /** One run of the uploader; `control()` takes the main thread's finish/abort. */
 export class JournalUploaderRun {
@@ -97,6 +105,16 @@ export class JournalUploaderRun {
         onRetry: (info) => {
           this.lastRetry = info.reason;
           this.post({ type: "retry", message: `retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}` });
+        },
+        // Beyond the documented limits checked before (item-limits.ts): the item is kept, the upload goes on.
+        onRefused: (item, reason) => {
+          this.reject("E_FRAME_UNSTORABLE", `DynamoDB refused the item ${describeItemKey(item)}: ${reason}; quarantined`);
+          try {
+            this.quarantine.add({ code: "E_FRAME_UNSTORABLE", reason: `DynamoDB refused the item: ${reason}`, content: JSON.stringify(item), isItem: true });
+            this.stats.quarantined++;
+          } catch (err) {
+            this.post({ type: "note", message: `cannot write the quarantine in ${this.init.journal.dir} (${describeError(err)}); the refused item ${describeItemKey(item)} is only in the journal` });
+          }
         },
       });
       const uploader = (this.uploader = new ItemUploader<JournalPosition>(this.writer));
@@ -202,65 +220,75 @@ export class JournalUploaderRun {
     }
   }
 
-  /** One journal line: decode, then an item, a quarantine record, or a skip. */
+  /**
+   * One journal line: decode, then items, a quarantine record, or nothing. Every step is guarded: a
+   * line that makes any step throw is quarantined with the reason and the upload goes on, so one bad
+   * frame never stops the capture nor makes every restart die on it again.
+   */
   private takeLine(line: Uint8Array, end: JournalPosition, uploader: ItemUploader<JournalPosition>, stored: StoredItems): void {
     this.stats.frames++;
-    if (line.length > MAX_STORED_LINE_BYTES) {
-      this.reject("E_FRAME_OVERSIZE", `journal line of ${line.length} bytes in ${end.segment} is larger than a DynamoDB item can hold (400 KB); quarantined`);
-      this.toQuarantine("E_FRAME_OVERSIZE", `line of ${line.length} bytes: larger than a DynamoDB item can hold (400 KB)`, line, end);
-      uploader.take(NO_ITEMS, end);
-      return;
+    let verdict: LineVerdict;
+    try {
+      verdict = this.judgeLine(line, end, stored);
+    } catch (err) {
+      verdict = { kind: "quarantine", code: "E_FRAME_UNSTORABLE", reason: `the line cannot be read (${describeError(err)})` };
     }
-    let decoded: DecodeResult;
-    let rxMicros: number | undefined;
+    if (verdict.kind === "quarantine") {
+      // Damaged journal lines are the disk's problem, not the feed's: quarantined but not counted as rejected frames.
+      if (verdict.code !== "E_JOURNAL_LINE") this.reject(verdict.code, `${verdict.reason} (${end.segment} byte ${end.offset}); quarantined`);
+      this.toQuarantine(verdict.code, verdict.reason, line, end, verdict.rxMicros);
+    }
+    uploader.take(verdict.kind === "items" ? verdict.items : NO_ITEMS, end);
+  }
+
+  private judgeLine(line: Uint8Array, end: JournalPosition, stored: StoredItems): LineVerdict {
+    if (line.length > MAX_STORED_LINE_BYTES) {
+      return { kind: "quarantine", code: "E_FRAME_OVERSIZE", reason: `journal line of ${line.length} bytes: larger than a DynamoDB item can hold (400 KB)` };
+    }
     let text: string;
     try {
       text = STRICT_UTF8.decode(line);
     } catch {
-      this.toQuarantine("E_JOURNAL_LINE", "journal line is not valid UTF-8 (a damaged segment?)", line, end);
-      uploader.take(NO_ITEMS, end);
-      return;
+      return { kind: "quarantine", code: "E_JOURNAL_LINE", reason: "journal line is not valid UTF-8 (a damaged segment?)" };
     }
     const recorded = parseRecordedLine(text);
+    let decoded: DecodeResult;
     switch (recorded.kind) {
       case "journal":
-        rxMicros = recorded.rxMicros;
-        decoded = decodeFrame(recorded.frame, rxMicros);
+        decoded = decodeFrame(recorded.frame, recorded.rxMicros);
         break;
       case "binary":
-        rxMicros = recorded.rxMicros;
-        decoded = decodeFrame(recorded.bytes, rxMicros);
+        decoded = decodeFrame(recorded.bytes, recorded.rxMicros);
+        break;
+      case "own":
+        decoded = decodeOwnRecord(recorded.record, recorded.rxMicros);
         break;
       case "blank":
-        uploader.take(NO_ITEMS, end);
-        return;
+        return NOTHING;
       default: {
         const reason = recorded.kind === "broken" ? recorded.reason : "a line without a receive time: obcap's journal does not write these";
-        this.toQuarantine("E_JOURNAL_LINE", reason, line, end);
-        uploader.take(NO_ITEMS, end);
-        return;
+        return { kind: "quarantine", code: "E_JOURNAL_LINE", reason };
       }
     }
+    const rxMicros = recorded.rxMicros;
     countChannelFrame(this.stats, decoded, rxMicros); // per-channel metrics (src/metrics/capture-metrics.ts)
     switch (decoded.kind) {
       case "invalid":
-        this.reject(decoded.code, decoded.message);
-        this.toQuarantine(decoded.code, decoded.message, line, end, rxMicros);
-        uploader.take(NO_ITEMS, end);
-        return;
+        return { kind: "quarantine", code: decoded.code, reason: decoded.message, rxMicros };
       case "unknown": {
-        const kind = `${decoded.event}@${decoded.channel.replace(/_[a-z0-9-]+$/, "")}`;
+        const kind = recorded.kind === "own" ? decoded.event : `${decoded.event}@${decoded.channel.replace(/_[a-z0-9-]+$/, "")}`;
         const seen = this.stats.unknown[kind] ?? 0;
         this.stats.unknown[kind] = seen + 1;
         if (seen === 0) this.post({ type: "unknown-kind", kind, sample: text.slice(0, 200) });
-        uploader.take(NO_ITEMS, end);
-        return;
+        return NOTHING;
       }
       case "event":
         this.stats.events++;
         break;
     }
-    uploader.take(stored.of(decoded), end);
+    const outcome = stored.take(decoded);
+    if (outcome.kind === "unstorable") return { kind: "quarantine", code: "E_FRAME_UNSTORABLE", reason: outcome.reason, rxMicros };
+    return { kind: "items", items: outcome.items };
   }
 
   private reject(code: string, message: string): void {

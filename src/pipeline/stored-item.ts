@@ -1,29 +1,43 @@
 /**
  * What the writers store for one decoded frame: the single place that maps a {@link DecodeResult}
- * to DynamoDB items. Used by the journal uploader and by the `--no-journal` writer. Web standards only.
+ * to DynamoDB items. Used by the journal uploader, the `--no-journal` writer and replay. Web standards only.
  *
- * - order and trade events -> `encodeItem`; gap frames -> `encodeGapItem`;
+ * - order and trade events -> `encodeItem`; gap records -> `encodeGapItem`, one per channel;
  * - a break of an event_id/pre_event_id chain (exact proof that events were missed) adds a gap item
  *   of reason "chain" beside the event (src/pipeline/chain-tracker.ts);
  * - everything else -> nothing (the caller counts it and moves its position over it).
+ *
+ * {@link StoredItems.take} is the guarded form every pipeline uses: a frame that the decoder accepted
+ * but that cannot become items DynamoDB takes (an encoder that throws on a hostile frame, a key or
+ * item over DynamoDB's limits) comes back as `unstorable` with the reason, for the caller to
+ * quarantine and count. One frame must never stop a capture, nor make every restart die on it again.
  */
 import type { DecodeResult } from "./decode.ts";
 import { ChainTracker } from "./chain-tracker.ts";
+import { describeError } from "../errors.ts";
 import { encodeGapItem, encodeItem, type Item } from "../store/dynamodb/item-codec.ts";
+import { itemProblem } from "../store/dynamodb/item-limits.ts";
 
-/** The item to write for `result`, or undefined when the frame is not stored. Stateless. */
-export function storedItemOf(result: DecodeResult, shards: number): Item | undefined {
+/** The items to write for `result` (none when the frame is not stored). Stateless; may throw. */
+export function storedItemsOf(result: DecodeResult, shards: number): Item[] {
   switch (result.kind) {
     case "event":
-      return encodeItem(result.event, shards);
+      return [encodeItem(result.event, shards)];
     case "gap":
-      return encodeGapItem(result.gap);
+      return result.gaps.map(encodeGapItem);
     default:
-      return undefined;
+      return [];
   }
 }
 
-/** {@link storedItemOf} plus the chain check across frames: keeps per-channel chain state. */
+/** What {@link StoredItems.take} makes of one decoded frame. */
+export type StoredOutcome =
+  /** Items to write: none (not stored), one, or a chain gap followed by the event. */
+  | { kind: "items"; items: Item[] }
+  /** Accepted by the decoder, but no item DynamoDB takes can hold it: quarantine it with `reason`. */
+  | { kind: "unstorable"; reason: string };
+
+/** {@link storedItemsOf} plus the chain check across frames: keeps per-channel chain state. */
 export class StoredItems {
   private readonly chains = new ChainTracker();
   /** Chain breaks found (each stored as a gap item). */
@@ -33,15 +47,14 @@ export class StoredItems {
 
   constructor(private readonly shards: number) {}
 
-  /** Items for `result`: none, one, or a chain gap followed by the event. */
+  /** Items for `result`: none, one per gap, or a chain gap followed by the event. May throw. */
   of(result: DecodeResult): Item[] {
-    const item = storedItemOf(result, this.shards);
-    if (item === undefined) return [];
-    if (result.kind !== "event") return [item];
+    const items = storedItemsOf(result, this.shards);
+    if (result.kind !== "event" || items.length === 0) return items;
     const { event } = result;
     const verdict = this.chains.check(event.channel, event.eventId, event.preEventId, event.data.microtimestamp);
     if (verdict.kind === "duplicate") this.chainDuplicates++;
-    if (verdict.kind !== "gap") return [item];
+    if (verdict.kind !== "gap") return items;
     this.chainGaps++;
     const gap = encodeGapItem({
       pair: event.pair,
@@ -52,6 +65,21 @@ export class StoredItems {
       reason: verdict.reason,
       rxMicros: event.rxMicros,
     });
-    return [gap, item];
+    return [gap, ...items];
+  }
+
+  /** {@link of}, guarded: never throws, and every item returned passes DynamoDB's limits. */
+  take(result: DecodeResult): StoredOutcome {
+    let items: Item[];
+    try {
+      items = this.of(result);
+    } catch (err) {
+      return { kind: "unstorable", reason: `the frame cannot be turned into an item (${describeError(err)})` };
+    }
+    for (const item of items) {
+      const problem = itemProblem(item);
+      if (problem !== undefined) return { kind: "unstorable", reason: problem };
+    }
+    return { kind: "items", items };
   }
 }

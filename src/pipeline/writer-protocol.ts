@@ -4,6 +4,7 @@
  */
 import type { DecodeResult } from "./decode.ts";
 import type { BatchWriterStats } from "../store/dynamodb/batch-writer.ts";
+import type { QueueRecord } from "../queue/frame-publisher.ts";
 
 /** Where the writer puts what it decodes. */
 export type WriterTarget =
@@ -29,11 +30,24 @@ export interface WriterInit {
   lingerMs: number;
   /** How often progress is posted back. */
   progressEveryMs: number;
+  /** The capture's channels: a loss of frames before the ring is a gap of each of them. */
+  channels: readonly string[];
+}
+
+/** Main thread -> writer: the ring is closed; store what is in it, then `leftovers`, then end. */
+export interface WriterFinish {
+  type: "finish";
+  leftovers: QueueRecord[];
 }
 
 export interface WriterStats {
-  /** Records taken from the ring. */
+  /** Frames taken from the ring (obcap's own records not counted). */
   frames: number;
+  /**
+   * Frames whose fate is settled: stored in DynamoDB (acknowledged) or rejected or not stored (with
+   * DynamoDB), or written as lines (`--out`). Optional: only the --no-journal writer sets it.
+   */
+  settledFrames?: number;
   /** Order and trade events decoded. */
   events: number;
   /** Items DynamoDB acknowledged, or journal lines written. */

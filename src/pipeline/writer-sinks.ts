@@ -9,15 +9,22 @@ import { JournalLineWriter } from "./journal-lines.ts";
 import { copyWriteStats, type WriterInit, type WriterStats } from "./writer-protocol.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
+import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 
 /** The decode results a sink stores. */
 export type StoredResult = Extract<DecodeResult, { kind: "event" | "gap" }>;
 
 export interface WriterSink {
-  /** An order or trade event, or a gap frame (with its text). Synchronous: runs inside the ring drain. */
+  /** An order or trade event (with its frame text). Synchronous: runs inside the ring drain. */
   takeStored(result: StoredResult, frame: string, rxMicros: number): void;
-  /** A valid frame that is not stored as an event (unknown kind): journal sinks keep it. */
+  /** A frame that is not stored as an event (unknown kind, control, rejected): journal sinks keep it. */
   takeOther(frame: string, rxMicros: number): void;
+  /** A frame that goes nowhere (counted by the writer). */
+  skip(): void;
+  /** One of obcap's own records (its text and what it decodes to). */
+  takeOwn(result: StoredResult, record: string, rxMicros: number): void;
+  /** Frames taken whose fate is settled (see WriterStats.settledFrames). */
+  settledFrames(): number;
   /** Does the I/O for what was taken; waits while the store applies backpressure. */
   pump(): Promise<void>;
   hasOpenBatch(): boolean;
@@ -29,9 +36,9 @@ export interface WriterSink {
   snapshot(): WriterStats;
 }
 
-export function createSink(init: WriterInit, stats: WriterStats, onRetry: (message: string) => void): WriterSink {
+export function createSink(init: WriterInit, stats: WriterStats, onRetry: (message: string) => void, onUnstorable: (reason: string) => void): WriterSink {
   return init.target.kind === "dynamodb"
-    ? new DynamoDbSink(init.target, stats, onRetry)
+    ? new DynamoDbSink(init.target, stats, onRetry, onUnstorable)
     : new JournalLinesSink(init.target.path, stats);
 }
 
@@ -39,13 +46,17 @@ class DynamoDbSink implements WriterSink {
   private readonly uploader: ItemUploader<number>;
   private readonly writer: BatchWriter;
   private readonly stored: StoredItems;
-  /** Frames taken, as the uploader's position (this sink has no checkpoint to resume from). */
+  /**
+   * Frames taken, as the uploader's position (this sink has no checkpoint to resume from): own records
+   * take the position of the frame before them, so the acknowledged position counts settled frames.
+   */
   private taken = 0;
 
   constructor(
     target: Extract<WriterInit["target"], { kind: "dynamodb" }>,
     private readonly stats: WriterStats,
     onRetry: (message: string) => void,
+    private readonly onUnstorable: (reason: string) => void,
   ) {
     this.stored = new StoredItems(target.shards);
     const client = createDynamoClient({ endpoint: target.endpoint, region: target.region });
@@ -55,17 +66,38 @@ class DynamoDbSink implements WriterSink {
       maxInFlight: target.maxInFlight,
       onRetry: (info) =>
         onRetry(`retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}`),
+      onRefused: (item, reason) => onUnstorable(`DynamoDB refused the item ${describeItemKey(item)}: ${reason}`),
     });
     this.uploader = new ItemUploader(this.writer);
   }
 
   takeStored(result: StoredResult): void {
-    this.uploader.take(this.stored.of(result), ++this.taken);
+    this.uploader.take(this.itemsOf(result), ++this.taken);
   }
 
   takeOther(): void {
     // Only order and trade events are stored in the table; the rest is counted by the writer.
     this.uploader.take([], ++this.taken);
+  }
+
+  takeOwn(result: StoredResult): void {
+    this.uploader.take(this.itemsOf(result), this.taken);
+  }
+
+  skip(): void {
+    this.uploader.take([], ++this.taken);
+  }
+
+  settledFrames(): number {
+    return this.uploader.acknowledged() ?? 0;
+  }
+
+  /** Guarded (stored-item.ts): a frame no item can hold is counted and logged, never fatal. */
+  private itemsOf(result: StoredResult) {
+    const outcome = this.stored.take(result);
+    if (outcome.kind === "items") return outcome.items;
+    this.onUnstorable(outcome.reason);
+    return [];
   }
 
   pump(): Promise<void> {
@@ -92,6 +124,7 @@ class DynamoDbSink implements WriterSink {
 
 class JournalLinesSink implements WriterSink {
   private readonly out: JournalLineWriter;
+  private skipped = 0;
 
   constructor(path: string | null, private readonly stats: WriterStats) {
     this.out = new JournalLineWriter(path);
@@ -103,6 +136,18 @@ class JournalLinesSink implements WriterSink {
 
   takeOther(frame: string, rxMicros: number): void {
     this.out.append(rxMicros, frame);
+  }
+
+  takeOwn(_result: StoredResult, record: string, rxMicros: number): void {
+    this.out.appendOwn(rxMicros, record);
+  }
+
+  settledFrames(): number {
+    return this.out.writtenFrames + this.skipped;
+  }
+
+  skip(): void {
+    this.skipped++;
   }
 
   async pump(): Promise<void> {}

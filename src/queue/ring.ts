@@ -12,7 +12,7 @@
  *   256 TAIL: read position, WAITING flag         tail written by the consumer; WAITING set by the
  *                                                 consumer, cleared by whichever side sees it first
  *   384 data[capacityBytes]: records
- *       record  = int32 payloadBytes, 4 spare bytes, float64 rxMicros, payload, padding to 8
+ *       record  = int32 payloadBytes, int32 kind, float64 rxMicros, payload, padding to 8
  *       wrap    = int32 -1 where a record did not fit before the end: the reader jumps to 0
  * ```
  * HEAD and TAIL sit 128 bytes apart (two cache lines: adjacent-line prefetch) so the two threads
@@ -46,7 +46,7 @@ const CLOSED_BIT = 1 << 30;
 const POSITION_MASK = CLOSED_BIT - 1;
 const WRAP_MARKER = -1;
 
-/** Bytes in front of each payload: length (int32), 4 spare bytes, rxMicros (float64). */
+/** Bytes in front of each payload: length (int32), kind (int32), rxMicros (float64). */
 export const RECORD_HEADER_BYTES = 16;
 export const MIN_RING_CAPACITY_BYTES = 64 * 1024;
 export const MAX_RING_CAPACITY_BYTES = 1024 * 1024 * 1024;
@@ -153,7 +153,7 @@ export class RingProducer {
    * @throws RingRecordTooLargeError when the encoded text exceeds {@link maxPayloadBytes}.
    * @throws Error after close().
    */
-  tryPushText(text: string, rxMicros: number): boolean {
+  tryPushText(text: string, rxMicros: number, kind = 0): boolean {
     this.#assertOpen();
     const units = text.length;
     if (units > this.maxPayloadBytes) throw new RingRecordTooLargeError(utf8ByteLength(text), this.maxPayloadBytes);
@@ -164,7 +164,7 @@ export class RingProducer {
       if (start >= 0) {
         const at = DATA_OFFSET_BYTES + start + RECORD_HEADER_BYTES;
         const { written } = this.#encoder.encodeInto(text, this.#u8.subarray(at, at + worstBytes));
-        this.#commit(start, written, rxMicros);
+        this.#commit(start, written, rxMicros, kind);
         return true;
       }
     }
@@ -175,18 +175,18 @@ export class RingProducer {
     if (start < 0) return false;
     const at = DATA_OFFSET_BYTES + start + RECORD_HEADER_BYTES;
     this.#encoder.encodeInto(text, this.#u8.subarray(at, at + bytes));
-    this.#commit(start, bytes, rxMicros);
+    this.#commit(start, bytes, rxMicros, kind);
     return true;
   }
 
   /** Copies `bytes` into the ring. Same results and errors as {@link tryPushText}. */
-  tryPushBytes(bytes: Uint8Array, rxMicros: number): boolean {
+  tryPushBytes(bytes: Uint8Array, rxMicros: number, kind = 0): boolean {
     this.#assertOpen();
     if (bytes.length > this.maxPayloadBytes) throw new RingRecordTooLargeError(bytes.length, this.maxPayloadBytes);
     const start = this.#reserve(RECORD_HEADER_BYTES + bytes.length);
     if (start < 0) return false;
     this.#u8.set(bytes, DATA_OFFSET_BYTES + start + RECORD_HEADER_BYTES);
-    this.#commit(start, bytes.length, rxMicros);
+    this.#commit(start, bytes.length, rxMicros, kind);
     return true;
   }
 
@@ -236,11 +236,12 @@ export class RingProducer {
     return head + size < tail ? head : -1;
   }
 
-  #commit(start: number, payloadBytes: number, rxMicros: number): void {
+  #commit(start: number, payloadBytes: number, rxMicros: number, kind: number): void {
     const i32 = this.#i32;
     if (start !== this.#head) i32[(DATA_OFFSET_BYTES + this.#head) >> 2] = WRAP_MARKER;
     const at = DATA_OFFSET_BYTES + start;
     i32[at >> 2] = payloadBytes;
+    i32[(at >> 2) + 1] = kind;
     this.#f64[(at + 8) >> 3] = rxMicros;
     let head = start + RECORD_HEADER_BYTES + align8(payloadBytes);
     if (head === this.capacityBytes) head = 0;
@@ -276,13 +277,13 @@ export class RingConsumer {
   }
 
   /**
-   * Calls `onRecord(bytes, rxMicros)` for the records present when drain starts, oldest first, at
+   * Calls `onRecord(bytes, rxMicros, kind)` for the records present when drain starts, oldest first, at
    * most `maxRecords`, and frees their space. `bytes` is a view into the ring, valid only during
    * the call: copy or decode it before returning. If `onRecord` throws, that record counts as
    * consumed (it is not delivered again) and the error propagates.
    * @returns the number of records delivered.
    */
-  drain(onRecord: (bytes: Uint8Array, rxMicros: number) => void, maxRecords = Number.POSITIVE_INFINITY): number {
+  drain(onRecord: (bytes: Uint8Array, rxMicros: number, kind: number) => void, maxRecords = Number.POSITIVE_INFINITY): number {
     const i32 = this.#i32;
     const head = Atomics.load(i32, HEAD_INDEX) & POSITION_MASK;
     let tail = this.#tail;
@@ -296,10 +297,11 @@ export class RingConsumer {
           continue;
         }
         const rxMicros = this.#f64[(at + 8) >> 3] ?? 0;
+        const kind = i32[(at >> 2) + 1] ?? 0;
         tail += RECORD_HEADER_BYTES + align8(payloadBytes);
         if (tail === this.capacityBytes) tail = 0;
         count++;
-        onRecord(this.#u8.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + payloadBytes), rxMicros);
+        onRecord(this.#u8.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + payloadBytes), rxMicros, kind);
         if (count % TAIL_PUBLISH_EVERY_RECORDS === 0) Atomics.store(i32, TAIL_INDEX, tail);
       }
     } finally {

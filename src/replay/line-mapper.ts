@@ -10,15 +10,15 @@
  * therefore drops their `rx` (a put replaces the whole item); replay the capture's journal instead.
  */
 import type { Item } from "../store/dynamodb/item-codec.ts";
-import { decodeFrame } from "../pipeline/decode.ts";
+import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../pipeline/decode.ts";
 import type { StoredItems } from "../pipeline/stored-item.ts";
 import { parseRecordedLine } from "../journal/journal-line.ts";
 
 export type LineOutcome =
   /** An event's item; `chainGaps` holds a gap item when the event_id chain broke just before it. */
   | { kind: "event"; item: Item; chainGaps: Item[] }
-  /** A gap record of a capture journal (`obcap:gap`): stored as a gap item, like the capture did. */
-  | { kind: "gap"; item: Item }
+  /** A gap record of a capture journal (its `obcap` line form): one gap item per channel, like the capture stored. */
+  | { kind: "gap"; items: Item[] }
   /** Nothing to store: a blank line, a control frame (`bts:*`), a channel or event obcap does not store. */
   | { kind: "skip"; what: SkipKind }
   | { kind: "bad"; reason: string };
@@ -43,19 +43,21 @@ export function mapRecordedLine(line: string, stored: StoredItems): LineOutcome 
   const recorded = parseRecordedLine(line);
   if (recorded.kind === "blank") return BLANK;
   if (recorded.kind === "broken") return { kind: "bad", reason: recorded.reason };
-  // A journal line of a frame that was not UTF-8 carries its bytes; the decoder reports it (E_FRAME_UTF8).
-  const frame: string | Uint8Array = "frame" in recorded ? recorded.frame : recorded.bytes;
   const rxMicros = "rxMicros" in recorded ? recorded.rxMicros : undefined;
-  const result = decodeFrame(frame, rxMicros ?? 0);
+  let result: DecodeResult;
+  if (recorded.kind === "own") result = decodeOwnRecord(recorded.record, recorded.rxMicros);
+  // A journal line of a frame that was not UTF-8 carries its bytes; the decoder reports it (E_FRAME_UTF8).
+  else result = decodeFrame(recorded.kind === "binary" ? recorded.bytes : recorded.frame, rxMicros ?? 0);
+  if (result.kind === "event" || result.kind === "gap") {
+    const outcome = stored.take(result);
+    if (outcome.kind === "unstorable") return { kind: "bad", reason: `E_FRAME_UNSTORABLE: ${oneLine(outcome.reason)}` };
+    if (result.kind === "gap") return { kind: "gap", items: outcome.items };
+    const items = outcome.items;
+    const item = items.pop()!;
+    if (rxMicros === undefined) delete item.rx;
+    return { kind: "event", item, chainGaps: items };
+  }
   switch (result.kind) {
-    case "event": {
-      const items = stored.of(result);
-      const item = items.pop()!;
-      if (rxMicros === undefined) delete item.rx;
-      return { kind: "event", item, chainGaps: items };
-    }
-    case "gap":
-      return { kind: "gap", item: stored.of(result)[0]! };
     case "invalid":
       return { kind: "bad", reason: `${result.code}: ${oneLine(result.message)}` };
     case "control":

@@ -236,7 +236,7 @@ class ReplayRun {
           uploader?.take([...outcome.chainGaps, outcome.item], position);
         } else {
           s.gaps++;
-          uploader?.take([outcome.item], position);
+          uploader?.take(outcome.items, position);
         }
       } else {
         s.skipped[outcome.what]++;

@@ -15,7 +15,7 @@ import { startFakeExchange } from "../support/fake-exchange.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { canonicalJson } from "../support/exact-compare.ts";
 import { BINARY, runObcap, scanEvents, startObcap, testClient, waitUntil } from "../support/capture-harness.ts";
-import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";
+import { decodeItem, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
 import { EXIT } from "../../src/errors.ts";
 
 let endpoint: string;
@@ -147,7 +147,8 @@ describe("bad frames", () => {
     fake.send(unknownEvent);
     fake.send(good2);
     fake.send(good3);
-    await obcap.waitForLog("received 6 frames, written 3,", 20_000);
+    // Written: the three good frames and the start record of each of the two channels.
+    await obcap.waitForLog("received 6 frames, written 5,", 20_000);
     obcap.child.kill("SIGTERM");
     expect(await obcap.exited).toBe(EXIT.ok);
     const log = obcap.stderr();
@@ -158,7 +159,7 @@ describe("bad frames", () => {
     expect(log).toMatch(/order_exploded_\w+/);
     expect(log).toContain("received 6 frames");
     expect(log).toMatch(/rejected 2, not stored \(unknown kinds\) 1/);
-    const stored = (await scanEvents(client, table)).map((item) => canonicalJson(decodeItem(item)));
+    const stored = (await scanEvents(client, table)).filter((item) => !isGapItem(item)).map((item) => canonicalJson(decodeItem(item)));
     for (const frame of [good1, good2, good3]) expect(stored).toContain(canonicalJson(frame));
   });
 });
@@ -172,7 +173,7 @@ describe("while capturing", () => {
     await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
     const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 400, seed: 21 });
     await fake.play(frames.slice(0, 200));
-    await obcap.waitForLog("received 200 frames, written 200,", 20_000);
+    await obcap.waitForLog("received 200 frames, written 202,", 20_000); // and a start record per channel
     await client.send(new DeleteTableCommand({ TableName: doomed }));
     await fake.play(frames.slice(200));
     expect(await obcap.exited).toBe(EXIT.config);
@@ -198,7 +199,10 @@ describe("while capturing", () => {
     await waitUntil(() => log.includes(`received ${frames.length} frames`), 20_000, () => `the progress line; log: ${log}`);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    const lines = readFileSync(join(dir, "lines.ndjson"), "utf8").trimEnd().split("\n");
+    const all = readFileSync(join(dir, "lines.ndjson"), "utf8").trimEnd().split("\n");
+    // The journal's lines: a start record per channel (obcap's own line form), then the frames.
+    expect(all.slice(0, 2).every((line) => /^\{"rx":\d{16},"obcap":\{"event":"obcap:gap",.*"reason":"start"\}\}\}$/.test(line))).toBe(true);
+    const lines = all.slice(2);
     expect(lines.length).toBe(frames.length);
     lines.forEach((line, i) => {
       // The frame is embedded byte for byte after the receive stamp.

@@ -71,8 +71,9 @@ describe.each([
       expect({ sent, notSent }).toEqual({ sent: frames.length, notSent: 0 });
       // The progress line says when everything is acknowledged (scanning the table meanwhile would
       // slow DynamoDB Local down).
-      // The real fixture frames of different days break the event_id chain: each break is a gap item.
-      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length + expectedChainGaps(frames)},`, 180_000);
+      // The real fixture frames of different days break the event_id chain: each break is a gap item;
+      // and a first run opens every channel with a `start` record.
+      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length + expectedChainGaps(frames) + CHANNELS.length},`, 180_000);
     } finally {
       obcap.child.kill("SIGINT");
     }
@@ -83,8 +84,13 @@ describe.each([
     const all = await scanEvents(client, table);
     const gaps = all.filter((item) => item.pk!.S!.endsWith("#gaps"));
     const items = all.filter((item) => !item.pk!.S!.endsWith("#gaps"));
-    expect(gaps.length).toBe(expectedChainGaps(frames));
-    for (const gap of gaps) expect(JSON.parse(decodeItem(gap)).data.reason).toBe("chain");
+    const reasons = gaps.map((gap) => JSON.parse(decodeItem(gap)) as { channels: string[]; data: { reason: string; start_us: string; end_us: string } });
+    expect(reasons.filter((g) => g.data.reason === "chain").length).toBe(expectedChainGaps(frames));
+    // The first run in a journal directory: a start record per channel, where its coverage begins.
+    const starts = reasons.filter((g) => g.data.reason === "start");
+    expect(starts.flatMap((g) => g.channels).sort()).toEqual([...CHANNELS].sort());
+    for (const s of starts) expect(s.data.start_us).toBe(s.data.end_us);
+    expect(reasons.length).toBe(expectedChainGaps(frames) + CHANNELS.length);
     expect(items.length).toBe(frames.length);
     expectSameMultiset(tally(items.map(decodeItem)), tally(frames));
     for (const item of items) {
@@ -117,7 +123,9 @@ test("SIGINT mid-stream stores exactly the frames received before it, then exits
   const received = Number(/summary: received (\d+) frames/.exec(obcap.stderr())?.[1]);
   expect(received).toBeGreaterThan(2_000);
   expect(received).toBeLessThan(frames.length);
-  const items = await scanEvents(client, table);
+  // The summary's figures add up: everything received was journaled.
+  expect(obcap.stderr()).toContain(`summary: received ${received} frames = journaled ${received} + oversize 0 + lost 0;`);
+  const items = (await scanEvents(client, table)).filter((item) => !item.pk!.S!.endsWith("#gaps"));
   // One connection keeps order, so what was received is a prefix of what was played.
   expectSameMultiset(tally(items.map(decodeItem)), tally(frames.slice(0, received)));
 }, 180_000);

@@ -15,7 +15,7 @@ import { startFaultProxy } from "../support/fault-proxy.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
-import { createJournalTestTable, expectExactlyOnce, journaledFrames, journalLines, quarantineRecords, storedFrames } from "../support/journal-harness.ts";
+import { createJournalTestTable, expectExactlyOnce, journaledFrames, journalLines, journalRecords, quarantineRecords, storedFrames } from "../support/journal-harness.ts";
 import { EXIT } from "../../src/errors.ts";
 
 const PAIRS = ["btcusd", "ethusd"];
@@ -81,7 +81,8 @@ describe("DynamoDB goes away", () => {
       await fake.play(frames);
       await waitUntil(() => journaledFrames(journal).length === frames.length, 20_000, () => "every frame in the journal");
       await restartDynamoDb();
-      expect(await waitForItemCount(ddbClient, table, frames.length, 90_000)).toBe(frames.length);
+      // Items: the frames, and the start record of every channel.
+      expect(await waitForItemCount(ddbClient, table, frames.length + CHANNELS.length, 90_000)).toBe(frames.length + CHANNELS.length);
       await stopCleanly(obcap);
       expectExactlyOnce(await storedFrames(ddbClient, table), frames);
     } finally {
@@ -101,7 +102,7 @@ describe("DynamoDB goes away", () => {
       const frames = generateFrames({ pairs: PAIRS, countPerPair: 1000, seed: 41 });
       const before = 600;
       await fake.play(frames.slice(0, before), { ratePerSec: 600 });
-      await obcap.waitForLog(`received ${before} frames, written ${before},`, 60_000);
+      await obcap.waitForLog(`received ${before} frames, written ${before + CHANNELS.length},`, 60_000);
 
       ddb.process.kill("SIGKILL");
       await new Promise((resolve) => ddb.process.once("exit", resolve));
@@ -113,7 +114,7 @@ describe("DynamoDB goes away", () => {
       await Bun.sleep(Math.max(0, outageEndsAt - Date.now())); // the fault lasts 20 s
       await restartDynamoDb();
 
-      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length},`, 120_000);
+      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length + CHANNELS.length},`, 120_000);
       await stopCleanly(obcap);
       expect(obcap.stderr()).toMatch(/retried requests [1-9]/);
       expectExactlyOnce(await storedFrames(ddbClient, table), frames);
@@ -133,7 +134,7 @@ describe("DynamoDB throttles", () => {
       await fake.whenSubscribed(CHANNELS, 30_000);
       const frames = generateFrames({ pairs: PAIRS, countPerPair: 2500, seed: 42 });
       await fake.play(frames);
-      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length},`, 120_000);
+      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length + CHANNELS.length},`, 120_000);
       await stopCleanly(obcap);
       expect(proxy.counts.throttled).toBeGreaterThan(0);
       expect(proxy.counts.partial).toBeGreaterThan(0);
@@ -173,7 +174,9 @@ describe("the capture process dies or is stopped", () => {
     const second = startObcap("binary", captureArgs(fake, table, endpoint, journal));
     try {
       await second.waitForLog("not yet in DynamoDB; uploading them first", 30_000);
-      expect(await waitForItemCount(client, table, journaled.length, 90_000)).toBe(journaled.length);
+      // Items: the frames, the first run's start record and the second run's restart record of every channel.
+      const expected = journaled.length + 2 * CHANNELS.length;
+      expect(await waitForItemCount(client, table, expected, 90_000)).toBe(expected);
       await stopCleanly(second);
     } finally {
       second.child.kill("SIGKILL");
@@ -234,11 +237,12 @@ describe("bad frames", () => {
       fake.send(withLineBreak);
       fake.send(good4);
       // good3 was rejected, so good4 does not chain to what is stored: one "chain" gap item.
-      await obcap.waitForLog("received 7 frames, written 4,", 30_000);
+      await obcap.waitForLog(`received 7 frames, written ${4 + CHANNELS.length},`, 30_000);
       await stopCleanly(obcap);
 
       const log = obcap.stderr();
-      expect(log).toMatch(/summary: received 7 frames, events 3, written 4, rejected 3,/);
+      // The oversize frame never entered the queue (quarantined); the six others were journaled.
+      expect(log).toContain("summary: received 7 frames = journaled 6 + oversize 1 + lost 0; events 3, written 8, rejected 3,");
       expect(log).toContain("quarantined 4");
       expectExactlyOnce(await storedFrames(client, table), [good1, good2, good4]);
       const records = quarantineRecords(journal);
@@ -249,8 +253,10 @@ describe("bad frames", () => {
       expect(String(byCode.E_FRAME_INVALID!.reason)).toContain("price_str");
       const b64 = /"b64":"([^"]+)"/.exec(String(byCode.E_FRAME_UTF8!.line))?.[1];
       expect([...Buffer.from(b64!, "base64")]).toEqual([...notUtf8]);
-      // The journal kept every frame that entered the queue, the line-break one as a single line.
-      expect(journalLines(journal).length).toBe(6);
+      // The journal kept every frame that entered the queue, the line-break one as a single line, and
+      // the start record of every channel.
+      expect(journalRecords(journal).filter((r) => r.kind !== "own").length).toBe(6);
+      expect(journalLines(journal).length).toBe(6 + CHANNELS.length);
     } finally {
       obcap.child.kill("SIGKILL");
     }
@@ -269,7 +275,8 @@ describe("no AWS at all", () => {
       await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 30_000);
       const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 500, seed: 46 });
       await fake.play(frames);
-      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length},`, 30_000);
+      // Without a table, "written" counts journal lines: the frames and a start record per channel.
+      await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length + 2},`, 30_000);
       await stopCleanly(obcap, "SIGINT");
       const journal = join(obcap.cwd, "obcap-data");
       expect(journaledFrames(journal)).toEqual(frames);

@@ -4,7 +4,7 @@
  * compiled binary against the local exchange and DynamoDB Local.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -14,7 +14,8 @@ import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.t
 import { generateFrames } from "../support/frame-generator.ts";
 import { ROOT, runObcap, startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
 import { parsePrometheusText, sampleValue, type ParsedFamily } from "../../src/metrics/parse.ts";
-import { LOCK_FILE_NAME, parseHolder } from "../../src/journal/lock.ts";
+import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../src/journal/lock.ts";
+import { bunFileLock } from "../../src/runtime/bun/file-lock.ts";
 import { EXIT } from "../../src/errors.ts";
 
 const PAIR = "btcusd";
@@ -85,6 +86,14 @@ async function quiescent(dir: string, timeoutMs: number, gapMs = 300): Promise<s
   }
 }
 
+/** The capture released the journal lock: its record says so, and the kernel lock is free (the file stays). */
+function expectLockReleased(journal: string): void {
+  expect(parseHolder(readFileSync(join(journal, LOCK_FILE_NAME), "utf8"))?.releasedAt).toBeString();
+  const probe = acquireJournalLock(journal, bunFileLock, { pid: process.pid, releaseOnExit: false, holderWaitMs: 0 });
+  expect(probe.kind).toBe("acquired");
+  if (probe.kind === "acquired") probe.release();
+}
+
 async function stop(obcap: RunningObcap): Promise<number> {
   obcap.child.kill("SIGTERM");
   return obcap.exited;
@@ -110,10 +119,12 @@ describe("metrics", () => {
       }
       expect(Object.keys(perChannel).sort()).toEqual(CHANNELS);
       await fake.play(frames);
-      expect(await waitForItemCount(client, table, frames.length, 30_000)).toBe(frames.length);
+      // Items: the frames and a start record per channel (the first run in this journal directory).
+      const items = frames.length + CHANNELS.length;
+      expect(await waitForItemCount(client, table, items, 30_000)).toBe(items);
 
       // The uploader's figures arrive every 500 ms: wait until they have caught up with the table.
-      const m = await pollScrape(port, (m) => sampleValue(m, "obcap_events_written_total") === frames.length, 10_000);
+      const m = await pollScrape(port, (m) => sampleValue(m, "obcap_events_written_total") === items, 10_000);
       const v = (name: string, labels?: Record<string, string>) => sampleValue(m, name, labels);
       expect(v("obcap_up")).toBe(1);
       expect(v("obcap_build_info", { version: VERSION })).toBe(1);
@@ -127,7 +138,7 @@ describe("metrics", () => {
         expect(age).toBeLessThan((Date.now() / 1000 - startedS) + 1);
       }
       expect(v("obcap_events_decoded_total")).toBe(frames.length);
-      expect(v("obcap_events_written_total")).toBe(frames.length);
+      expect(v("obcap_events_written_total")).toBe(items);
       expect(m.get("obcap_frames_rejected_total")?.samples).toEqual([]);
       expect(v("obcap_frames_lost_total")).toBe(0);
       expect(v("obcap_ring_capacity_bytes")).toBe(8 * 1024 * 1024); // the --queue-mb default
@@ -146,7 +157,7 @@ describe("metrics", () => {
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(new RegExp(`^obcap ${VERSION.replace(/\./g, "\\.")} up `));
       expect(status.stdout).toContain(`received    ${frames.length} frames`);
-      expect(status.stdout).toContain(`written     ${frames.length} events`);
+      expect(status.stdout).toContain(`written     ${items} items`); // events and gap records
       expect(status.stdout).toContain("lost        0 frames");
       expect(status.stdout).toContain("backlog     journal ");
       expect(status.stdout).toContain("feed        connected; reconnects 0, gaps 0");
@@ -173,7 +184,7 @@ describe("metrics", () => {
     expect(stderr).toContain(`cannot serve metrics on 127.0.0.1:${busy.port}`);
     expect(stderr).toContain("E_METRICS_LISTEN");
     expect(fake.restRequests()).toEqual([]);
-    expect(existsSync(join(journal, LOCK_FILE_NAME))).toBe(false);
+    expectLockReleased(journal);
   });
 
   test("--metrics-host without --metrics-port is a usage error (exit 2)", async () => {
@@ -201,7 +212,7 @@ describe("journal lock", () => {
       await fake.whenSubscribed(CHANNELS, 20_000);
       const frames = generateFrames({ pairs: [PAIR], countPerPair: 100, seed: 12 });
       await fake.play(frames);
-      await first.waitForLog(`received ${frames.length} frames, written ${frames.length}`, 20_000);
+      await first.waitForLog(`received ${frames.length} frames, written ${frames.length + CHANNELS.length}`, 20_000);
       const holder = parseHolder(readFileSync(join(journal, LOCK_FILE_NAME), "utf8"))!;
       expect(holder.pid).toBe(first.child.pid!);
 
@@ -220,10 +231,10 @@ describe("journal lock", () => {
     } finally {
       expect(await stop(first)).toBe(EXIT.ok);
     }
-    expect(existsSync(join(journal, LOCK_FILE_NAME))).toBe(false);
+    expectLockReleased(journal);
   }, 60_000);
 
-  test("the lock of a capture killed with SIGKILL is stale: the next start takes it over and captures", async () => {
+  test("the lock of a capture killed with SIGKILL is freed by the kernel: the next start takes it at once, warns, and captures", async () => {
     await using fake = await startFakeExchange();
     const journal = tempDir("stale-journal");
     const killed = startObcap("binary", [...exchangeArgs(fake), "--journal", journal]);
@@ -241,7 +252,7 @@ describe("journal lock", () => {
     } finally {
       expect(await stop(next)).toBe(EXIT.ok);
     }
-    expect(existsSync(join(journal, LOCK_FILE_NAME))).toBe(false);
+    expectLockReleased(journal);
   }, 60_000);
 
   test("--no-journal --table uses no directory, so it takes no lock: two such captures both run", async () => {

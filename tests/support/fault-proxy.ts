@@ -6,6 +6,8 @@
  *   rest in `UnprocessedItems`, as DynamoDB does under partition pressure;
  * - fails: HTTP 500 InternalServerError, nothing forwarded.
  * `failAllWith` answers every operation with one error (e.g. UnrecognizedClientException).
+ * `hold()` stalls every BatchWriteItem (the request waits, unanswered) until `release()`: a table
+ * that stops answering writes.
  * Other operations pass through untouched.
  *
  * Rewriting a request body invalidates its SigV4 signature (x-amz-content-sha256 and the signature
@@ -48,6 +50,12 @@ export interface FaultProxyCounts {
 export interface FaultProxy {
   url: string;
   counts: FaultProxyCounts;
+  /** From now on BatchWriteItem requests wait unanswered, until release(). */
+  hold(): void;
+  /** Lets the held requests (and later ones) through. */
+  release(): void;
+  /** BatchWriteItem requests waiting now. */
+  held(): number;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -139,6 +147,9 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
     return jsonResponse({ UnprocessedItems: held }, "fault-proxy");
   }
 
+  let holding = false;
+  let heldRequests: Array<() => void> = [];
+
   const server = Bun.serve({
     port: options.port ?? 0,
     hostname: "127.0.0.1",
@@ -151,6 +162,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
       }
       if (req.headers.get("x-amz-target") !== "DynamoDB_20120810.BatchWriteItem") return forward(req, body);
       counts.batchWrites++;
+      if (holding) await new Promise<void>((resolve) => heldRequests.push(resolve));
       const draw = random();
       if (draw < throttleShare) {
         counts.throttled++;
@@ -167,10 +179,25 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
     },
   });
 
+  const release = (): void => {
+    holding = false;
+    const waiting = heldRequests;
+    heldRequests = [];
+    for (const resume of waiting) resume();
+  };
   const stop = async (): Promise<void> => {
+    release();
     await server.stop(true);
   };
-  return { url: `http://127.0.0.1:${server.port}`, counts, stop, [Symbol.asyncDispose]: stop };
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    counts,
+    hold: () => void (holding = true),
+    release,
+    held: () => heldRequests.length,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 interface BatchWriteBody {

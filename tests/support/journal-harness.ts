@@ -13,23 +13,42 @@ import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";
 import { scanEvents } from "./capture-harness.ts";
 import { uniqueTableName } from "./env.ts";
 
-/** The frames of every complete journal line, in journal order. */
+/** The frames of every complete journal line, in journal order (obcap's own records left out: {@link journaledGaps}). */
 export function journaledFrames(dir: string): string[] {
-  const frames: string[] = [];
+  return journalRecords(dir).flatMap((r) => (r.kind === "journal" ? [r.frame] : []));
+}
+
+/** The gap records of the journal, one entry per channel, with the line's receive time. */
+export function journaledGaps(dir: string): Array<{ channel: string; start: number; end: number; reason: string; rx: number }> {
+  return journalRecords(dir).flatMap((r) => {
+    if (r.kind !== "own") return [];
+    const record = JSON.parse(r.record) as { channels: string[]; data: { start_us: string; end_us: string; reason: string } };
+    return record.channels.map((channel) => ({ channel, start: Number(record.data.start_us), end: Number(record.data.end_us), reason: record.data.reason, rx: r.rxMicros }));
+  });
+}
+
+type JournalRecord =
+  | { kind: "journal"; rxMicros: number; frame: string }
+  | { kind: "binary"; rxMicros: number; bytes: Uint8Array }
+  | { kind: "own"; rxMicros: number; record: string };
+
+/** Every complete line of the journal, parsed, in journal order; a line of another kind is an error. */
+export function journalRecords(dir: string): JournalRecord[] {
+  const records: JournalRecord[] = [];
   for (const name of listSegments(dir)) {
     const text = readFileSync(segmentPath(dir, name), "utf8");
     const complete = text.slice(0, text.lastIndexOf("\n") + 1);
     for (const line of complete.split("\n")) {
       if (line === "") continue;
       const parsed = parseRecordedLine(line);
-      if (parsed.kind !== "journal") throw new Error(`unexpected journal line in ${name}: ${line.slice(0, 120)}`);
-      frames.push(parsed.frame);
+      if (parsed.kind !== "journal" && parsed.kind !== "own" && parsed.kind !== "binary") throw new Error(`unexpected journal line in ${name}: ${line.slice(0, 120)}`);
+      records.push(parsed);
     }
   }
-  return frames;
+  return records;
 }
 
-/** Lines of all segments, as text. */
+/** Lines of all segments, as text (frames and obcap's own records). */
 export function journalLines(dir: string): string[] {
   return listSegments(dir).flatMap((name) => readFileSync(segmentPath(dir, name), "utf8").split("\n").filter((l) => l !== ""));
 }

@@ -112,6 +112,8 @@ export interface FeedSupervisor {
   readonly ready: Promise<void>;
   /** Microseconds the first connection took to subscribe. */
   subscribeMicros(): number;
+  /** When the first connection's subscription to `channel` was acknowledged (µs); undefined before. */
+  firstSubscribedMicros(channel: string): number | undefined;
   stats(): FeedStats;
   /** Stops reading and closes every connection; a channel uncovered at this moment gets its gap. */
   close(): void;
@@ -382,6 +384,7 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
   return {
     ready,
     subscribeMicros: () => firstSubscribeMicros,
+    firstSubscribedMicros: (channel) => first.subscribedAtMicros(channel),
     stats(): FeedStats {
       const now = clock();
       const age = (micros: number | undefined) => (micros === undefined || micros === 0 ? -1 : Math.round((now - micros) / 1000));

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { JournalAppender, type AppenderOptions } from "../../../src/journal/appender.ts";
+import { TeeOutput } from "../../../src/journal/tee-output.ts";
 import { listSegments, segmentPath } from "../../../src/journal/segments.ts";
 import { testTempDir } from "../../support/temp-dirs.ts";
 
@@ -132,16 +133,31 @@ describe("journal appender", () => {
     again.close();
   });
 
-  test("--out gets the same bytes as the segment", () => {
+  test("--out gets the same bytes as the segment", async () => {
     const dir = testTempDir("tee");
     const teePath = join(dir, "copy.ndjson");
     const { openSync } = require("node:fs") as typeof import("node:fs");
-    const { appender, read } = setup({ teeFd: openSync(teePath, "a") });
+    const tee = new TeeOutput({ fd: openSync(teePath, "a"), name: "the --out file" });
+    const { appender, read } = setup({ tee });
     appender.open();
     appender.append(encode('{"t":1}'), 3);
     appender.close();
-    expect(readFileSync(teePath, "utf8")).toBe('{"rx":3,"m":{"t":1}}\n');
     expect(read()).toEqual(['{"rx":3,"m":{"t":1}}\n']);
+    for (let i = 0; i < 100 && tee.stats().writtenLines < 1; i++) await new Promise((r) => setTimeout(r, 10)); // the copy is written asynchronously
+    expect(readFileSync(teePath, "utf8")).toBe('{"rx":3,"m":{"t":1}}\n');
+    expect(appender.stats().tee).toEqual({ writtenLines: 1, skippedLines: 0, queuedBytes: 0 });
+  });
+
+  test("a loss goes out as one gap record in front of the next write, received no later than the lines behind it", () => {
+    const { appender, read } = setup({ lossRecord: (loss) => `{"lost":${loss.frames},"from":${loss.firstRxMicros},"to":${loss.lastRxMicros}}` });
+    appender.open();
+    appender.append(encode('{"a":1}'), 50);
+    appender.noteLoss({ firstRxMicros: 60, lastRxMicros: 61, frames: 2, bytes: 20 });
+    appender.noteLoss({ firstRxMicros: 62, lastRxMicros: 64, frames: 3, bytes: 30 });
+    appender.append(encode('{"b":2}'), 65);
+    appender.flush();
+    expect(read()).toEqual(['{"rx":50,"obcap":{"lost":5,"from":60,"to":64}}\n{"rx":50,"m":{"a":1}}\n{"rx":65,"m":{"b":2}}\n']);
+    expect(appender.stats()).toMatchObject({ frames: 2, framesWritten: 2, ownLines: 1, lines: 3 });
   });
 
   test("a journal directory that cannot be created is an E_JOURNAL_IO naming it", () => {

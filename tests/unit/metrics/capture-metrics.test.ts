@@ -32,8 +32,8 @@ function fullSnapshot(): CaptureSnapshot {
       },
     },
     queue: {
-      published: 1_003, overflowed: 5, overflowDepthFrames: 2, overflowBytes: 900, overflowHighWaterBytes: 4_000,
-      lostFrames: 6, lostBytes: 3_000, oversizeFrames: 1, ringUsedBytes: 2_048, ringHighWaterBytes: 65_536, ringCapacityBytes: 16_777_216,
+      published: 1_003, ownPublished: 0, overflowed: 5, overflowDepthFrames: 2, overflowBytes: 900, overflowHighWaterBytes: 4_000,
+      lostFrames: 6, lostBytes: 3_000, lostAfterClose: 0, oversizeFrames: 1, ringUsedBytes: 2_048, ringHighWaterBytes: 65_536, ringCapacityBytes: 16_777_216,
     },
     journal: { backlogBytes: 123_456, backlogFrames: 321 },
     connection: { reconnects: 2, gaps: 3, connected: true, lastFrameAgeMs: 400, lastDataAgeMs: 1_500 },

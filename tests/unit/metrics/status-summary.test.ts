@@ -64,7 +64,7 @@ describe("summarizeCaptureMetrics", () => {
     expect(lines).toEqual([
       "obcap 0.1.0 up 2h 03m 10s (since 2025-11-27T07:53:20Z)",
       "received    74000 frames, 10.0/s since start",
-      "written     73980 events; 4 retried requests, 7 unprocessed items, 1 in flight",
+      "written     73980 items; 4 retried requests, 7 unprocessed items, 1 in flight",
       "backlog     journal 1.2 MiB, 340 frames not yet in DynamoDB",
       "queue       ring 12.0 KiB of 16.0 MiB (high-water 1.5 MiB); overflow 0 frames",
       "lost        0 frames",

@@ -4,7 +4,9 @@
  * exactly and no test depends on speed.
  */
 import { describe, expect, test } from "bun:test";
-import { FramePublisher, type FramePublisherOptions, type LossInfo, type OversizeInfo, type PublisherTimers } from "../../../src/queue/frame-publisher.ts";
+import {
+  decodeLoss, FramePublisher, RECORD_KIND, type FramePublisherOptions, type LossInfo, type LossRun, type OversizeInfo, type PublisherTimers, type QueueRecord,
+} from "../../../src/queue/frame-publisher.ts";
 import { createRing, RingConsumer, RingProducer } from "../../../src/queue/ring.ts";
 
 const RING_BYTES = 64 * 1024;
@@ -61,8 +63,19 @@ function setup(options: FramePublisherOptions = {}) {
   const decoder = new TextDecoder();
   /** Frames taken out of the ring so far, decoded. */
   const received: Array<{ text: string; rxMicros: number }> = [];
-  const drain = (maxRecords?: number): number => consumer.drain((bytes, rxMicros) => received.push({ text: decoder.decode(bytes), rxMicros }), maxRecords);
-  return { publisher, consumer, timers, losses, oversize, received, drain };
+  /** Every record taken out of the ring, in order: frames, own records, loss markers. */
+  const records: Array<{ kind: number; text: string; rxMicros: number; loss?: LossRun }> = [];
+  const drain = (maxRecords?: number): number =>
+    consumer.drain((bytes, rxMicros, kind) => {
+      if (kind === RECORD_KIND.loss) {
+        records.push({ kind, text: "", rxMicros, loss: decodeLoss(bytes) });
+        return;
+      }
+      const entry = { kind, text: decoder.decode(bytes), rxMicros };
+      records.push(entry);
+      if (kind === RECORD_KIND.frame) received.push({ text: entry.text, rxMicros });
+    }, maxRecords);
+  return { publisher, consumer, timers, losses, oversize, received, records, drain };
 }
 
 /** Publishes frames seq from..to-1 with rxMicros = seq. */
@@ -178,7 +191,7 @@ describe("FramePublisher", () => {
   });
 
   test("with no overflow, frames are lost as soon as the ring is full and the episode ends when the ring takes one again", () => {
-    const { publisher, received, drain, losses } = setup({ overflowBytes: 0 });
+    const { publisher, received, records, drain, losses } = setup({ overflowBytes: 0 });
     publishRange(publisher, 0, 400);
     const { published, lostFrames } = publisher.stats();
     expect(published + lostFrames).toBe(400);
@@ -189,6 +202,10 @@ describe("FramePublisher", () => {
     expect(losses[1]).toMatchObject({ firstLostRxMicros: published, lastLostRxMicros: 399, lostFrames });
     drain();
     expect(seqs(received)).toEqual([...range(0, published), 400]);
+    // The frame after the drops comes behind a loss marker that covers exactly them.
+    const marker = records.findIndex((r) => r.kind === RECORD_KIND.loss);
+    expect(records[marker]!.loss).toEqual({ firstRxMicros: published, lastRxMicros: 399, frames: lostFrames, bytes: range(published, 400).reduce((n, seq) => n + frame(seq).length, 0) });
+    expect(records[marker + 1]).toMatchObject({ kind: RECORD_KIND.frame, rxMicros: 400 });
   });
 
   test("counts oversize frames and reports their first 200 characters without queueing them, whether or not the overflow is empty", () => {
@@ -270,16 +287,147 @@ describe("FramePublisher.close", () => {
     expect(consumer.isClosedAndEmpty()).toBe(true);
   });
 
-  test("counts frames published after the ring was closed as lost instead of throwing", async () => {
+  test("counts frames published after the ring was closed as lost instead of throwing, without reports that could feed back", async () => {
     const { publisher, losses } = setup();
     await publisher.close();
     publisher.publish("late", 42);
-    expect(publisher.stats()).toMatchObject({ lostFrames: 1, lostBytes: 4 });
-    expect(losses.map((l) => [l.phase, l.firstLostRxMicros])).toEqual([["started", 42], ["ended", 42]]);
+    expect(publisher.stats()).toMatchObject({ lostFrames: 1, lostBytes: 4, lostAfterClose: 1 });
+    expect(losses).toEqual([]);
+    expect(publisher.publishOwn('{"event":"obcap:gap"}', 43)).toBe(false);
   });
 
   test("returns the same promise when called twice", () => {
     const { publisher } = setup();
     expect(publisher.close()).toBe(publisher.close());
+  });
+});
+
+describe("FramePublisher: own records, loss markers, holding", () => {
+  const gap = (n: number) => `{"event":"obcap:gap","channels":["live_orders_btcusd"],"data":{"start_us":"${n}","end_us":"${n}","reason":"stale"}}`;
+
+  test("own records are never dropped: they wait behind the overflow beyond its bound, in order", () => {
+    const { publisher, records, drain, timers } = setup({ overflowBytes: 2_000 });
+    publishRange(publisher, 0, 400); // ring full, overflow full, drops
+    for (let n = 0; n < 50; n++) expect(publisher.publishOwn(gap(n), 1_000 + n)).toBe(true);
+    expect(publisher.stats().overflowBytes).toBeGreaterThan(2_000);
+    while (publisher.stats().overflowBytes > 0) {
+      drain();
+      timers.advance(2);
+    }
+    drain();
+    const own = records.filter((r) => r.kind === RECORD_KIND.own);
+    expect(own.map((r) => r.text)).toEqual(range(0, 50).map(gap));
+  });
+
+  test("a holding publisher keeps everything until release, then puts the released records first", () => {
+    const { publisher, records, drain, timers } = setup({ holding: true });
+    publishRange(publisher, 0, 5);
+    publisher.publishOwn(gap(1), 10);
+    drain();
+    expect(records).toEqual([]);
+    const first: QueueRecord[] = [{ kind: RECORD_KIND.own, rxMicros: 7, payload: gap(7) }];
+    publisher.release(first);
+    timers.advance(2);
+    drain();
+    expect(records.map((r) => [r.kind, r.rxMicros])).toEqual([[1, 7], [0, 0], [0, 1], [0, 2], [0, 3], [0, 4], [1, 10]]);
+  });
+
+  // The review's case 2: the session queued a gap frame per channel at every "ended" report; after the
+  // close, publishing one was itself a loss that started and ended an episode, which queued more.
+  test("a stop while frames are being lost ends: gap records published the way the session does cannot feed back", async () => {
+    const { publisher, consumer, drain, timers } = setup({
+      overflowBytes: 4_000,
+      onLoss: (info) => {
+        if (info.phase === "ended") queueMicrotask(() => ["live_orders_btcusd", "live_trades_btcusd"].forEach((_, n) => publisher.publishOwn(gap(n), info.lastLostRxMicros)));
+      },
+    });
+    publishRange(publisher, 0, 600);
+    const closing = publisher.close(100);
+    publishRange(publisher, 600, 700); // the feed is not quite closed yet
+    timers.advance(100);
+    const { leftovers } = await closing;
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // let queued microtasks run
+    const stats = publisher.stats();
+    expect(consumer.isClosedAndEmpty()).toBe(false); // the ring is closed, with frames left to drain
+    drain();
+    expect(consumer.isClosedAndEmpty()).toBe(true);
+    // One loss marker in the leftovers covers every frame dropped here, whatever the order of drops.
+    const losses = leftovers.filter((r) => r.kind === RECORD_KIND.loss).map((r) => decodeLoss(r.payload as Uint8Array)!);
+    expect(losses.length).toBe(1);
+    expect(losses[0]!.frames).toBe(stats.lostFrames);
+    expect(stats.lostFrames).toBeGreaterThan(0);
+    expect(stats.published + stats.lostFrames).toBe(700);
+  });
+
+  test("at the close deadline the records still queued come back as leftovers, in order, with one marker for all drops", async () => {
+    const { publisher, records, drain, timers } = setup({ overflowBytes: 3_000 });
+    publishRange(publisher, 0, 350); // drops start
+    publisher.publishOwn(gap(1), 1);
+    publishRange(publisher, 350, 360); // more drops
+    const closing = publisher.close(50);
+    timers.advance(50);
+    const { leftovers } = await closing;
+    drain();
+    const framesReceived = records.filter((r) => r.kind === RECORD_KIND.frame).length;
+    expect(leftovers.map((r) => r.kind)).toEqual([RECORD_KIND.own, RECORD_KIND.loss]);
+    const ringLosses = records.filter((r) => r.kind === RECORD_KIND.loss).map((r) => r.loss!.frames).reduce((a, b) => a + b, 0);
+    const leftLoss = decodeLoss(leftovers[1]!.payload as Uint8Array)!;
+    expect(framesReceived + ringLosses + leftLoss.frames).toBe(360);
+    expect(publisher.stats().lostFrames).toBe(ringLosses + leftLoss.frames);
+  });
+
+  /**
+   * The guarantee a kill at any moment relies on: whenever the consumer has a frame, every frame
+   * dropped before it (in publish order) is covered by a loss marker the consumer met earlier; and at
+   * the end every dropped frame is covered by a marker in the ring or in the leftovers. Random bursts,
+   * random consumer speed, random own records, random overflow sizes, a close with a random deadline.
+   */
+  test("every dropped frame is covered by a loss marker met before any later frame (random schedules)", async () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      let state = seed;
+      const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const overflowBytes = [0, 500, 3_000, 20_000][seed % 4]!;
+      const { publisher, records, drain, timers } = setup({ overflowBytes });
+      let seq = 0;
+      const steps = 300 + Math.floor(random() * 300);
+      for (let step = 0; step < steps; step++) {
+        const burst = Math.floor(random() * 20);
+        for (let i = 0; i < burst; i++, seq++) publisher.publish(frame(seq), seq);
+        if (random() < 0.05) publisher.publishOwn(gap(seq), seq);
+        if (random() < 0.5) drain(Math.floor(random() * 30));
+        timers.advance(Math.floor(random() * 4));
+      }
+      const closing = publisher.close(Math.floor(random() * 20));
+      for (let i = 0; i < 5; i++) {
+        drain(Math.floor(random() * 30));
+        timers.advance(5);
+      }
+      timers.advance(100);
+      const { leftovers } = await closing;
+      drain();
+
+      // Frames the consumer got; the rest were dropped somewhere.
+      const got = new Set(records.filter((r) => r.kind === RECORD_KIND.frame).map((r) => r.rxMicros));
+      const covered = new Set<number>();
+      const cover = (loss: LossRun) => {
+        for (let s = loss.firstRxMicros; s <= loss.lastRxMicros; s++) if (!got.has(s)) covered.add(s);
+      };
+      let droppedBefore = 0;
+      for (const r of records) {
+        if (r.kind === RECORD_KIND.loss) cover(r.loss!);
+        if (r.kind !== RECORD_KIND.frame) continue;
+        // Every frame dropped before this one is covered already.
+        for (let s = droppedBefore; s < r.rxMicros; s++) {
+          if (!got.has(s)) expect({ seed, frame: r.rxMicros, uncovered: s, covered: covered.has(s) }).toEqual({ seed, frame: r.rxMicros, uncovered: s, covered: true });
+        }
+        droppedBefore = r.rxMicros;
+      }
+      for (const r of leftovers) if (r.kind === RECORD_KIND.loss) cover(decodeLoss(r.payload as Uint8Array)!);
+      const dropped = range(0, seq).filter((s) => !got.has(s));
+      expect({ seed, uncovered: dropped.filter((s) => !covered.has(s)) }).toEqual({ seed, uncovered: [] });
+      const stats = publisher.stats();
+      expect(stats.published + stats.lostFrames).toBe(seq);
+      expect(got.size).toBe(stats.published);
+    }
   });
 });

@@ -68,6 +68,17 @@ describe("records", () => {
     ]);
   });
 
+  test("each record carries its kind (frame 0 by default), across a wrap too", () => {
+    const { producer, consumer } = openRing();
+    moveTo(producer, consumer, RING_BYTES - 48);
+    expect(producer.tryPushText("frame", 1)).toBe(true);
+    expect(producer.tryPushText('{"own":1}', 2, 1)).toBe(true); // wraps to the start
+    expect(producer.tryPushBytes(payload(32, 3), 3, 2)).toBe(true);
+    const kinds: Array<[number, number]> = [];
+    consumer.drain((_bytes, rxMicros, kind) => kinds.push([rxMicros, kind]));
+    expect(kinds).toEqual([[1, 0], [2, 1], [3, 2]]);
+  });
+
   test("an empty record is delivered with its rxMicros", () => {
     const { producer, consumer } = openRing();
     expect(producer.tryPushBytes(new Uint8Array(0), 11)).toBe(true);

@@ -1,24 +1,26 @@
 /**
- * Gap records: the synthetic frame, its decoding, and its DynamoDB item (keys, attributes, and the
- * frame rebuilt byte for byte from the item).
+ * Gap records: obcap's own record, its decoding (and the rule that nothing from the network can forge
+ * one), and its DynamoDB item (keys, attributes, and the record rebuilt byte for byte from the item).
  */
 import { describe, expect, test } from "bun:test";
-import { exchangeMicrosOf, gapFrame, GAP_REASONS, type FeedGap } from "../../../../src/exchange/bitstamp/gap-frame.ts";
-import { decodeFrame, type GapEvent } from "../../../../src/pipeline/decode.ts";
+import { exchangeMicrosOf, gapFrame, gapRecord, GAP_REASONS, type FeedGap } from "../../../../src/exchange/bitstamp/gap-frame.ts";
+import { decodeFrame, decodeOwnRecord, type GapEvent } from "../../../../src/pipeline/decode.ts";
+import { parseRecordedLine } from "../../../../src/journal/journal-line.ts";
 import { decodeItem, decodeItemRx, encodeGapItem, isGapItem } from "../../../../src/store/dynamodb/item-codec.ts";
 import { parseGapPartitionKey, parsePartitionKey } from "../../../../src/store/dynamodb/keys.ts";
 
 const RX = 1_788_551_770_000_123;
 const GAP: FeedGap = { channel: "live_orders_btcusd", startMicros: 1_788_551_766_927_713, endMicros: 1_788_551_769_931_042, reason: "stale" };
-const FRAME = '{"event":"obcap:gap","channel":"live_orders_btcusd","data":{"start_us":"1788551766927713","end_us":"1788551769931042","reason":"stale"}}';
+const FRAME = '{"event":"obcap:gap","channels":["live_orders_btcusd"],"data":{"start_us":"1788551766927713","end_us":"1788551769931042","reason":"stale"}}';
 
-function decodeGap(frame: string): GapEvent {
-  const result = decodeFrame(frame, RX);
+function decodeGaps(record: string): GapEvent[] {
+  const result = decodeOwnRecord(record, RX);
   if (result.kind !== "gap") throw new Error(`expected a gap, got ${JSON.stringify(result)}`);
-  return result.gap;
+  return result.gaps;
 }
+const decodeGap = (record: string): GapEvent => decodeGaps(record)[0]!;
 
-describe("gap frame", () => {
+describe("gap record", () => {
   test("is compact JSON with times as digit strings and no bts: substring", () => {
     expect(gapFrame(GAP)).toBe(FRAME);
     expect(gapFrame(GAP).includes('"bts:')).toBe(false);
@@ -36,19 +38,51 @@ describe("gap frame", () => {
     expect(decodeGap(gapFrame({ ...GAP, channel: "live_trades_ethusd", reason: "chain" }))).toMatchObject({ pair: "ethusd", stream: "trades", reason: "chain" });
   });
 
+  test("a record of several channels decodes to one gap per channel", () => {
+    const record = gapRecord({ channels: ["live_orders_btcusd", "live_trades_ethusd"], startMicros: 5, endMicros: 9, reason: "overflow" });
+    expect(decodeGaps(record).map((g) => [g.pair, g.stream, g.startMicros, g.endMicros, g.reason])).toEqual([
+      ["btcusd", "orders", 5, 9, "overflow"],
+      ["ethusd", "trades", 5, 9, "overflow"],
+    ]);
+  });
+
   test.each([
     ["an unknown reason", FRAME.replace('"stale"', '"bored"')],
     ["a non-digit time", FRAME.replace('"1788551766927713"', '"17885517669x7713"')],
     ["an end before the start", FRAME.replace('"1788551769931042"', '"1788551766927712"')],
     ["a channel obcap does not store", FRAME.replace("live_orders_btcusd", "order_book_btcusd")],
-    ["a missing data object", '{"event":"obcap:gap","channel":"live_orders_btcusd"}'],
-  ])("is invalid with %s", (_what, frame) => {
-    const result = decodeFrame(frame, RX);
+    ["no channel", FRAME.replace('["live_orders_btcusd"]', "[]")],
+    ["a missing data object", '{"event":"obcap:gap","channels":["live_orders_btcusd"]}'],
+  ])("is invalid with %s", (_what, record) => {
+    const result = decodeOwnRecord(record, RX);
     expect(result.kind).toBe("invalid");
     if (result.kind === "invalid") {
       expect(result.code).toBe("E_FRAME_INVALID");
-      expect(result.message).toContain("obcap:gap");
+      expect(result.message).toMatch(/obcap/);
     }
+  });
+
+  test("a record of an own event this version does not know is counted as unknown, not an error", () => {
+    expect(decodeOwnRecord('{"event":"obcap:later","data":{}}', RX)).toMatchObject({ kind: "unknown", event: "obcap:later" });
+  });
+});
+
+describe("nothing from the network can forge a gap record", () => {
+  test.each([
+    ["the record itself, sent as a frame", FRAME],
+    ["the old single-channel form", '{"event":"obcap:gap","channel":"live_orders_btcusd","data":{"start_us":"1","end_us":"2","reason":"stale"}}'],
+    ["any obcap: event", '{"event":"obcap:anything","channel":"live_orders_btcusd","data":{}}'],
+  ])("%s is an invalid frame, never a gap", (_what, frame) => {
+    const result = decodeFrame(frame, RX);
+    expect(result).toMatchObject({ kind: "invalid", code: "E_FRAME_INVALID" });
+    if (result.kind === "invalid") expect(result.message).toContain("reserved");
+  });
+
+  test("journal lines: a frame under \"m\" is a frame whatever it holds; only the \"obcap\" form is an own record", () => {
+    expect(parseRecordedLine(`{"rx":1,"m":${FRAME}}`)).toEqual({ kind: "journal", rxMicros: 1, frame: FRAME });
+    expect(parseRecordedLine(`{"rx":1,"obcap":${FRAME}}`)).toEqual({ kind: "own", rxMicros: 1, record: FRAME });
+    // A plain recorded line (no receive time) is a frame too.
+    expect(parseRecordedLine(FRAME)).toEqual({ kind: "frame", frame: FRAME });
   });
 });
 
