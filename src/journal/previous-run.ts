@@ -13,12 +13,13 @@
  *   anything (so after a kill it still describes the killed run). A channel the previous run did not
  *   capture gets a `start` marker instead of a `restart` gap: it was not covered before either.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeSync, fsyncSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, writeSync, fsyncSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { exchangeMicrosOf } from "../exchange/bitstamp/gap-frame.ts";
 import { parseRecordedLine } from "./journal-line.ts";
-import { fsyncDirectory, listSegments, segmentPath } from "./segments.ts";
+import { fsyncDirectory, listSegments } from "./segments.ts";
+import { openSegmentReader, type SegmentReader } from "./segment-reader.ts";
 
 export const RUN_FILE = "run.json";
 /** Bytes read from a segment's end to find its last complete line; doubled while a line is longer. */
@@ -48,7 +49,7 @@ export function readPreviousRun(dir: string): PreviousRun | undefined {
   const segments = listSegments(dir);
   for (let i = segments.length - 1; i >= 0; i--) {
     const name = segments[i]!;
-    const end = lastRecordEnd(segmentPath(dir, name));
+    const end = lastRecordEnd(dir, name);
     if (end !== undefined) return { endMicros: end, segment: name, ...channelsOf(dir) };
   }
   return undefined;
@@ -84,31 +85,86 @@ function channelsOf(dir: string): { channels?: readonly string[] } {
   }
 }
 
-/** The end of the last complete record in one segment file, or undefined if it holds none. */
-function lastRecordEnd(path: string): number | undefined {
-  let fd: number;
+/** The end of the last complete record in one segment (plain or compressed), or undefined if it holds none. */
+function lastRecordEnd(dir: string, name: string): number | undefined {
+  const text = withReader(dir, name, tailLines);
+  return text === undefined ? undefined : endOfLines(text);
+}
+
+/**
+ * The receive times of the first and last records of segment `name` (plain or compressed): the
+ * interval a gap record names when the segment is dropped. Undefined when it holds no complete line.
+ */
+export function segmentRxRange(dir: string, name: string): { firstMicros: number; lastMicros: number } | undefined {
+  const ends = withReader(dir, name, (reader) => {
+    const head = headLines(reader);
+    const tail = tailLines(reader);
+    return head === undefined || tail === undefined ? undefined : [rxOfLines(head, Math.min), rxOfLines(tail, Math.max)];
+  });
+  if (ends === undefined || ends[0] === undefined || ends[1] === undefined) return undefined;
+  return { firstMicros: ends[0], lastMicros: ends[1] };
+}
+
+function withReader<T>(dir: string, name: string, use: (reader: SegmentReader) => T | undefined): T | undefined {
+  let reader: SegmentReader;
   try {
-    fd = openSync(path, "r");
+    reader = openSegmentReader(dir, name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
   try {
-    const size = fstatSync(fd).size;
-    for (let want = TAIL_BYTES; ; want *= 2) {
-      const length = Math.min(size, want);
-      const bytes = new Uint8Array(length);
-      const read = readSync(fd, bytes, 0, length, size - length);
-      const text = new TextDecoder().decode(bytes.subarray(0, read));
-      // Complete lines only: from the first newline (unless the read starts at byte 0) to the last.
-      const from = length === size ? 0 : text.indexOf("\n") + 1;
-      const to = text.lastIndexOf("\n");
-      const end = to >= from ? endOfLines(text.slice(from, to)) : undefined;
-      if (end !== undefined || length === size) return end;
-    }
+    return use(reader);
   } finally {
-    closeSync(fd);
+    reader.close();
   }
+}
+
+/** The complete lines at the end of the segment (read further back while the last one is longer). */
+function tailLines(reader: SegmentReader): string | undefined {
+  const size = reader.size();
+  for (let want = TAIL_BYTES; ; want *= 2) {
+    const length = Math.min(size, want);
+    const text = readText(reader, size - length, length);
+    // Complete lines only: from the first newline (unless the read starts at byte 0) to the last.
+    const from = length === size ? 0 : text.indexOf("\n") + 1;
+    const to = text.lastIndexOf("\n");
+    if (to >= from) return text.slice(from, to);
+    if (length === size) return undefined;
+  }
+}
+
+/** The complete lines at the start of the segment. */
+function headLines(reader: SegmentReader): string | undefined {
+  const size = reader.size();
+  for (let want = TAIL_BYTES; ; want *= 2) {
+    const text = readText(reader, 0, Math.min(size, want));
+    const to = text.lastIndexOf("\n");
+    if (to >= 0) return text.slice(0, to);
+    if (want >= size) return undefined;
+  }
+}
+
+function readText(reader: SegmentReader, offset: number, length: number): string {
+  const bytes = new Uint8Array(length);
+  let read = 0;
+  while (read < length) {
+    const n = reader.read(bytes, read, length - read, offset + read);
+    if (n === 0) break;
+    read += n;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, read));
+}
+
+/** The smallest or largest receive time among the records of `text`. */
+function rxOfLines(text: string, pick: (a: number, b: number) => number): number | undefined {
+  let rx: number | undefined;
+  for (const line of text.split("\n")) {
+    const record = parseRecordedLine(line);
+    if (record.kind !== "journal" && record.kind !== "own" && record.kind !== "binary") continue;
+    rx = rx === undefined ? record.rxMicros : pick(rx, record.rxMicros);
+  }
+  return rx;
 }
 
 /** The latest receive time of the records in `text` (lines), lowered to the last frame's exchange time if earlier. */

@@ -3,13 +3,13 @@
  * `--journal-keep`. Web standards + `node:fs`.
  *
  * A segment is fully acknowledged when the checkpoint is in a later segment. Age is the time since its
- * last write (mtime), so a segment is kept `keepMs` after the data in it was received, whatever the
- * time it took to upload. Without `--table` nothing is acknowledged, so nothing is deleted: then the
- * journal is the output.
+ * last write (mtime of its file, plain or compressed), so a segment is kept `keepMs` after the data in
+ * it was received, whatever the time it took to upload. Without `--table` nothing is acknowledged, so
+ * nothing is deleted here (the disk budget, disk-budget.ts, still applies).
  */
-import { statSync, unlinkSync } from "node:fs";
+import { statSync } from "node:fs";
 import type { JournalPosition } from "./checkpoint.ts";
-import { listSegments, segmentPath } from "./segments.ts";
+import { deleteSegment, listSegments, segmentFile } from "./segments.ts";
 
 export interface RetentionResult {
   deleted: string[];
@@ -21,13 +21,11 @@ export function deleteAcknowledgedSegments(dir: string, acknowledged: JournalPos
   const result: RetentionResult = { deleted: [], deletedBytes: 0 };
   for (const name of listSegments(dir)) {
     if (name >= acknowledged.segment) break; // sorted: the rest is not fully acknowledged
-    const path = segmentPath(dir, name);
     try {
-      const stat = statSync(path);
+      const stat = statSync(segmentFile(dir, name).path);
       if (nowMs - stat.mtimeMs < keepMs) continue;
-      unlinkSync(path);
+      result.deletedBytes += deleteSegment(dir, name);
       result.deleted.push(name);
-      result.deletedBytes += stat.size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }

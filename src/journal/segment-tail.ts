@@ -8,12 +8,14 @@
  * after that was seen, and an unterminated rest there is reported as truncated (a crash or power
  * failure cut it). With `final` (the writer has closed the journal) the last segment is finished too.
  *
- * Memory: one read buffer (`chunkBytes`, 1 MiB; grown only for a longer line). Lines are views into
- * it, valid during the callback.
+ * Memory: one read buffer (`chunkBytes`, 1 MiB; grown only for a longer line), and for a compressed
+ * segment one inflated block (~1 MiB). Lines are views into the buffer, valid during the callback.
+ * Compressed segments (closed ones, segment-compressor.ts) are read the same way, by line offset.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import type { JournalPosition } from "./checkpoint.ts";
-import { listSegments, segmentPath } from "./segments.ts";
+import { listSegments } from "./segments.ts";
+import { openSegmentReader, type SegmentReader } from "./segment-reader.ts";
+import { segmentLineBytes } from "./segment-sizes.ts";
 
 const LF = 0x0a;
 
@@ -44,7 +46,7 @@ export class SegmentTail {
   private segments: string[] = [];
   /** Index in `segments` of the segment being read; -1 before the first. */
   private index = -1;
-  private fd = -1;
+  private reader: SegmentReader | undefined;
   /** Next byte of the current file to read. */
   private fileOffset = 0;
   private buf: Uint8Array;
@@ -94,6 +96,16 @@ export class SegmentTail {
         continue;
       }
       if (this.readMore() > 0) continue;
+      if (this.reader!.shrunk(this.fileOffset)) {
+        // Dropped by the disk budget while being read: its frames are covered by an evicted gap record.
+        this.onNote(`journal segment ${this.segments[this.index]} was dropped by the disk budget before it was read to its end; going on with the next one (an evicted gap record covers it)`);
+        this.start = this.end;
+        if (this.index + 1 < this.segments.length || this.relist(hints)) {
+          if (this.index + 1 < this.segments.length) this.openAt(this.index + 1, 0);
+          continue;
+        }
+        break;
+      }
       // End of the file as it is now. Finished only if a later segment was seen before this read.
       if (this.index + 1 >= this.segments.length) {
         if (this.relist(hints) && this.index + 1 < this.segments.length) continue; // read once more
@@ -129,12 +141,8 @@ export class SegmentTail {
     let segments = 0;
     for (const name of listSegments(this.dir)) {
       if (at !== undefined && name < at.segment) continue;
-      let size: number;
-      try {
-        size = statSync(segmentPath(this.dir, name)).size;
-      } catch {
-        continue; // deleted meanwhile
-      }
+      const size = segmentLineBytes(this.dir, name);
+      if (size === undefined) continue; // deleted meanwhile
       const rest = at !== undefined && name === at.segment ? size - at.offset : size;
       if (rest > 0) {
         bytes += rest;
@@ -145,8 +153,8 @@ export class SegmentTail {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.reader?.close();
+    this.reader = undefined;
   }
 
   /** Lists the directory again if the writer rotated, or once after it finished. */
@@ -190,7 +198,7 @@ export class SegmentTail {
     this.close();
     const name = this.segments[i]!;
     try {
-      this.fd = openSync(segmentPath(this.dir, name), "r");
+      this.reader = openSegmentReader(this.dir, name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       this.onNote(`journal segment ${name} disappeared before it was read; going on with the next one`);
@@ -198,7 +206,7 @@ export class SegmentTail {
       this.index = -1;
       return i < this.segments.length ? this.openAt(i, 0) : false;
     }
-    const size = fstatSync(this.fd).size;
+    const size = this.reader!.size();
     if (offset > size) {
       this.onNote(`the checkpoint points at byte ${offset} of ${name}, which has only ${size} bytes (a power failure cut it?); going on from its end`);
       offset = size;
@@ -223,7 +231,7 @@ export class SegmentTail {
       grown.set(this.buf);
       this.buf = grown;
     }
-    const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.fileOffset);
+    const n = this.reader!.read(this.buf, this.end, this.buf.length - this.end, this.fileOffset);
     this.fileOffset += n;
     this.end += n;
     this.view = this.buf.subarray(0, this.end);

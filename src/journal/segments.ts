@@ -2,6 +2,7 @@
  * The journal directory's layout and segment names. Web standards + `node:fs`.
  *
  *   <dir>/segments/<start µs, 16 digits>-<pid>.ndjson   journal lines, one file per segment
+ *   <dir>/segments/<...>.ndjson.gz                      a closed segment, compressed (gzip-members.ts)
  *   <dir>/checkpoint.json                               how far DynamoDB has acknowledged (checkpoint.ts)
  *   <dir>/quarantine/<YYYY-MM-DD>.ndjson                frames that cannot be stored (quarantine.ts)
  *
@@ -9,8 +10,13 @@
  * receive clock when the segment was opened, raised above every existing name if the wall clock went
  * back (NTP step, a new machine), so "later name = later data" holds even then. The pid tells apart
  * the segments of two runs and says which process wrote a segment.
+ *
+ * A segment's name is its identity wherever it is stored, plain or compressed: the checkpoint, the
+ * quarantine and the uploader's positions name `<µs16>-<pid>.ndjson` and count offsets in its lines.
+ * While a segment is being compressed both files may exist for a moment (the compressed one is
+ * complete before the plain one is deleted); readers take the plain one then.
  */
-import { fsyncSync, mkdirSync, openSync, closeSync, readdirSync } from "node:fs";
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 
 export const SEGMENTS_DIR = "segments";
@@ -18,6 +24,13 @@ export const QUARANTINE_DIR = "quarantine";
 export const CHECKPOINT_FILE = "checkpoint.json";
 
 const SEGMENT_RE = /^(\d{16})-(\d+)\.ndjson$/;
+/** A segment file: plain, compressed, or a compression in progress. */
+const SEGMENT_FILE_RE = /^(\d{16}-\d+\.ndjson)(\.gz)?(\.tmp)?$/;
+
+/** Suffix of a compressed segment. */
+export const COMPRESSED_SUFFIX = ".gz";
+/** Suffix of a compressed segment being written. */
+export const TEMP_SUFFIX = ".tmp";
 
 /** `<µs16>-<pid>.ndjson`. */
 export function segmentName(startMicros: number, pid: number): string {
@@ -34,16 +47,67 @@ export function isSegmentName(name: string): boolean {
   return SEGMENT_RE.test(name);
 }
 
-/** Segment names of `dir` (the journal directory), oldest first; [] when there is none yet. */
+/** Segment names of `dir` (the journal directory), plain or compressed, oldest first; [] when there is none yet. */
 export function listSegments(dir: string): string[] {
-  let names: string[];
+  const names = new Set<string>();
+  for (const file of readSegmentsDir(dir)) {
+    const match = SEGMENT_FILE_RE.exec(file);
+    if (match && match[3] === undefined) names.add(match[1]!);
+  }
+  return [...names].sort();
+}
+
+/** Where segment `name` is now: its plain file if it has one, else its compressed file. */
+export function segmentFile(dir: string, name: string): { path: string; compressed: boolean } {
+  const plain = segmentPath(dir, name);
+  return existsSync(plain) ? { path: plain, compressed: false } : { path: `${plain}${COMPRESSED_SUFFIX}`, compressed: true };
+}
+
+/** Deletes segment `name` in whatever files it has (plain, compressed); returns the bytes freed. */
+export function deleteSegment(dir: string, name: string): number {
+  let freed = 0;
+  for (const path of [segmentPath(dir, name), `${segmentPath(dir, name)}${COMPRESSED_SUFFIX}`]) {
+    try {
+      const bytes = statSync(path).size;
+      unlinkSync(path);
+      freed += bytes;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  return freed;
+}
+
+/**
+ * Removes what a crash during a compression left: a `.gz.tmp` (incomplete), or the plain file of a
+ * segment whose compressed file is complete. Run at start-up, before anything reads the segments.
+ */
+export function tidySegments(dir: string): string[] {
+  const files = new Set(readSegmentsDir(dir));
+  const removed: string[] = [];
+  for (const file of files) {
+    const match = SEGMENT_FILE_RE.exec(file);
+    if (!match) continue;
+    const stale = match[3] !== undefined || (match[2] === undefined && files.has(`${file}${COMPRESSED_SUFFIX}`));
+    if (!stale) continue;
+    try {
+      unlinkSync(join(dir, SEGMENTS_DIR, file));
+      removed.push(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  if (removed.length > 0) fsyncDirectory(join(dir, SEGMENTS_DIR));
+  return removed;
+}
+
+function readSegmentsDir(dir: string): string[] {
   try {
-    names = readdirSync(join(dir, SEGMENTS_DIR));
+    return readdirSync(join(dir, SEGMENTS_DIR));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
-  return names.filter(isSegmentName).sort();
 }
 
 /**

@@ -70,7 +70,13 @@ function directoryInputs(dir: string, name: string, onIgnored?: (path: string) =
   }
   const collator = new Intl.Collator("en", { numeric: true });
   const inputs: ReplayInput[] = [];
+  const present = new Set(entries);
   for (const entry of entries.sort(collator.compare)) {
+    // A journal segment being compressed exists twice for a moment (segments.ts): its plain file is read.
+    if (entry.endsWith(".gz") && present.has(entry.slice(0, -3))) {
+      onIgnored?.(join(name, entry));
+      continue;
+    }
     const path = join(dir, entry);
     const entryName = join(name, entry);
     let stats: Stats;

@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { expect } from "bun:test";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parseRecordedLine } from "../../src/journal/journal-line.ts";
-import { listSegments, segmentPath } from "../../src/journal/segments.ts";
+import { gunzipSync } from "node:zlib";
+import { listSegments, segmentFile } from "../../src/journal/segments.ts";
 import { createTable } from "../../src/store/dynamodb/table.ts";
-import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";
+import { decodeItem, GAP_ATTRIBUTES, isGapItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
+import { parseGapPartitionKey } from "../../src/store/dynamodb/keys.ts";
 import { scanEvents } from "./capture-harness.ts";
 import { uniqueTableName } from "./env.ts";
 
@@ -36,7 +38,7 @@ type JournalRecord =
 export function journalRecords(dir: string): JournalRecord[] {
   const records: JournalRecord[] = [];
   for (const name of listSegments(dir)) {
-    const text = readFileSync(segmentPath(dir, name), "utf8");
+    const text = segmentText(dir, name);
     const complete = text.slice(0, text.lastIndexOf("\n") + 1);
     for (const line of complete.split("\n")) {
       if (line === "") continue;
@@ -50,7 +52,14 @@ export function journalRecords(dir: string): JournalRecord[] {
 
 /** Lines of all segments, as text (frames and obcap's own records). */
 export function journalLines(dir: string): string[] {
-  return listSegments(dir).flatMap((name) => readFileSync(segmentPath(dir, name), "utf8").split("\n").filter((l) => l !== ""));
+  return listSegments(dir).flatMap((name) => segmentText(dir, name).split("\n").filter((l) => l !== ""));
+}
+
+/** A segment's lines as text, whether it is still plain or already compressed (any gzip reader reads it). */
+export function segmentText(dir: string, name: string): string {
+  const file = segmentFile(dir, name);
+  const bytes = readFileSync(file.path);
+  return (file.compressed ? gunzipSync(bytes) : bytes).toString("utf8");
 }
 
 /** Every quarantine record of the directory. */
@@ -88,3 +97,24 @@ export function expectExactlyOnce(stored: readonly string[], expected: readonly 
   expect({ missingCount: missing.length, missing: missing.slice(0, 2) }).toEqual({ missingCount: 0, missing: [] });
   expect({ extraCount: extra.length, extra: extra.slice(0, 2) }).toEqual({ extraCount: 0, extra: [] });
 }
+
+/** A gap item of the table: its channel, interval (µs) and reason. */
+export interface Gap {
+  channel: string;
+  start: number;
+  end: number;
+  reason: string;
+}
+
+export function gapsOfTable(items: Item[]): Gap[] {
+  return items.filter(isGapItem).map((item) => {
+    const { pair, stream } = parseGapPartitionKey(item.pk!.S!)!;
+    return {
+      channel: `live_${stream}_${pair}`,
+      start: Number(item[GAP_ATTRIBUTES.start]!.N),
+      end: Number(item[GAP_ATTRIBUTES.end]!.N),
+      reason: item[GAP_ATTRIBUTES.reason]!.S!,
+    };
+  });
+}
+
