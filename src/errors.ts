@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   E_FRAMES_LOST: EXIT.dataLoss,
   /** The journal directory (or the --out file) cannot be written: permissions, disk full. */
   E_JOURNAL_IO: EXIT.config,
+  /** The journal reached its disk budget (or the disk its free-space floor) and may delete nothing more (--journal-full stop, or a disk filled by others). */
+  E_JOURNAL_FULL: EXIT.config,
   /** replay: a path that does not exist, cannot be read, or a directory without recordings. */
   E_INPUT_UNREADABLE: EXIT.usage,
   /** replay: bad lines were skipped (or `--strict` stopped at the first one). */

@@ -19,6 +19,8 @@ import { log } from "../log.ts";
 import { Quarantine } from "../journal/quarantine.ts";
 import { emptyWriterStats, type WriterStats } from "../pipeline/writer-protocol.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
+import type { KeeperSettings, KeeperStats } from "../journal/journal-keeper.ts";
+import { describeBytes } from "../journal/disk-budget.ts";
 import {
   createJournalSignal, journalCounters,
   type JournalSettings, type JournalStats, type JournalWriterControl, type JournalWriterInit, type JournalWriterMessage,
@@ -43,6 +45,8 @@ export interface JournalPipelineConfig {
   pid: number;
   /** The capture's channels (a loss before the ring is a gap of each). */
   channels: readonly string[];
+  /** The disk budget, sizes resolved. */
+  budget: KeeperSettings;
   /** A Worker cannot go on (journal I/O, table deleted, credentials): the capture stops. */
   onFatal(error: ObcapError): void;
 }
@@ -85,6 +89,8 @@ export interface JournalSummary {
   ownLines: number;
   /** `--out`: lines written and lines skipped because its reader was behind or gone. */
   tee?: { writtenLines: number; skippedLines: number; closedReason?: string };
+  /** The journal's disk at the end: size, budget, compression, deletions (journal-keeper.ts). */
+  disk?: KeeperStats;
   /** With a table: journal bytes DynamoDB has not acknowledged at the end (they stay on disk). */
   backlogBytes?: number;
   backlogSegments?: number;
@@ -99,6 +105,8 @@ export interface JournalPipeline {
   progressNote(): string;
   /** For the metrics: journal bytes the uploader has not read yet; undefined without a table. */
   backlog(): { backlogBytes: number } | undefined;
+  /** For the metrics: the journal's disk (size, budget, free space); undefined before the first report. */
+  disk(): KeeperStats | undefined;
   /** Keeps a frame the queue refused (too large) in the quarantine. */
   quarantineFrame(code: "E_FRAME_OVERSIZE", reason: string, frame: string | Uint8Array, rxMicros: number): void;
   /** After the ring is closed: journal (with the leftovers), then upload, within the plan's bounds. */
@@ -131,6 +139,10 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
   let teeSkippedLogged = 0;
   journalWorker.onmessage = (ev: MessageEvent<JournalWriterMessage>) => {
     const message = ev.data;
+    if (message.type === "warning") {
+      log.warn(message.message);
+      return;
+    }
     if (message.type === "tee-skipped") {
       // At most one line a second (the Worker throttles), and only while the count grows.
       if (message.skippedLines > teeSkippedLogged) {
@@ -167,7 +179,7 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
     fail(error, journalReady);
   };
   const journalInit: JournalWriterInit = {
-    type: "init", ring: config.ring, signal, journal, pid: config.pid, tee: config.tee, progressEveryMs: config.progressEveryMs, channels: config.channels,
+    type: "init", ring: config.ring, signal, journal, pid: config.pid, tee: config.tee, progressEveryMs: config.progressEveryMs, channels: config.channels, budget: config.budget,
   };
   journalWorker.postMessage(journalInit);
 
@@ -252,6 +264,7 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
     quarantined: quarantinedHere + (uploadStats?.quarantined ?? 0),
     ownLines: journalStats?.ownLines ?? 0,
     ...(journalStats?.tee ? { tee: journalStats.tee } : {}),
+    ...(journalStats?.disk ? { disk: journalStats.disk } : {}),
     ...(config.upload ? { backlogBytes: uploadStats?.backlogBytes ?? 0, backlogSegments: uploadStats?.backlogSegments ?? 0 } : {}),
   });
 
@@ -267,8 +280,13 @@ export function startJournalPipeline(workers: JournalWorkers, config: JournalPip
     ready: Promise.all([journalReady.promise, uploaderReady.promise]).then(() => undefined),
     latest,
     backlog: () => (config.upload ? { backlogBytes: uploadStats?.backlogBytes ?? 0 } : undefined),
+    disk: () => journalStats?.disk,
     progressNote() {
-      const size = `journal ${((journalStats?.bytes ?? 0) / MIB).toFixed(1)} MiB`;
+      const d = journalStats?.disk;
+      const size = d
+        ? `journal ${describeBytes(d.journalBytes)} of ${describeBytes(d.budgetBytes)}, disk free ${describeBytes(d.freeBytes)}` +
+          (d.hoursLeft === undefined ? "" : `, ~${d.hoursLeft < 100 ? d.hoursLeft.toFixed(1) : Math.round(d.hoursLeft)} h left`)
+        : `journal ${((journalStats?.bytes ?? 0) / MIB).toFixed(1)} MiB`;
       if (!config.upload) return size;
       return `${size}, upload backlog ${((uploadStats?.backlogBytes ?? 0) / MIB).toFixed(1)} MiB, quarantined ${summary().quarantined}`;
     },

@@ -29,6 +29,11 @@ import {
   startJournalPipeline, type ConsumerEnd, type JournalPipeline, type JournalSummary, type JournalWorkers, type ShutdownPlan,
 } from "./journal-pipeline.ts";
 import { readPreviousRun, writeRunFile, type PreviousRun } from "../journal/previous-run.ts";
+import { describeBytes, resolveBudget, type DiskAtStart } from "../journal/disk-budget.ts";
+import type { KeeperSettings } from "../journal/journal-keeper.ts";
+import { listSegments } from "../journal/segments.ts";
+import { segmentDiskBytes } from "../journal/segment-sizes.ts";
+import { statfsSync } from "node:fs";
 import { runStartRecords, type RunStart } from "./run-start.ts";
 import type { FileLock, LockHolder } from "../journal/lock.ts";
 import { startOperations, type CaptureProbe, type ListenHttp, type MetricsOptions } from "./operations.ts";
@@ -182,6 +187,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     throw obcapError("E_USAGE", "without --table and without the journal there is no output: give --out FILE (or --out -)");
   }
   const run: RunStart = { channels, previous: options.journal ? previousRunOf(options.journal.dir, channels) : undefined, startMicros };
+  const budget = options.journal ? journalBudget(options.journal) : undefined;
 
   // Stop requests may arrive from here on: signals, the feed, the Workers.
   const { promise: stopped, resolve: stop } = Promise.withResolvers<StopReason>();
@@ -206,7 +212,8 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     if (!runtime.journalWorkers) throw obcapError("E_INTERNAL", "a journal was asked for but the runtime has no journal workers");
     journalPipeline = startJournalPipeline(runtime.journalWorkers, {
       ring,
-      journal: options.journal,
+      journal: budget!.journal,
+      budget: budget!.keeper,
       upload: target.kind === "dynamodb" ? { ...target, shards: shardsPending ? undefined : target.shards } : undefined,
       tee: options.tee,
       lingerMs: options.lingerMs,
@@ -230,6 +237,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     queue: { ...publisher.stats(), ringCapacityBytes: options.queueBytes },
     ...(feed ? { connection: feed.stats() } : {}),
     journal: journalPipeline?.backlog(),
+    disk: journalPipeline?.disk(),
   }));
   try {
     await Promise.race([consumer.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
@@ -346,6 +354,36 @@ export function shutdownPlan(nowMs: number, shutdownMs: number, uploads: boolean
     abandonAtMs: nowMs + Math.max(consumerMs / 2, consumerMs - 2000),
     consumerEndMs: nowMs + consumerMs,
     endMs: nowMs + shutdownMs,
+  };
+}
+
+/**
+ * The journal's disk budget: the flags, or defaults chosen from the disk now (said in the log); and
+ * segments no larger than an eighth of the budget, so the budget is kept by deleting whole segments.
+ */
+function journalBudget(journal: JournalSettings): { journal: JournalSettings; keeper: KeeperSettings } {
+  let disk: DiskAtStart;
+  try {
+    const fs = statfsSync(journal.dir);
+    disk = {
+      freeBytes: fs.bavail * fs.bsize,
+      totalBytes: fs.blocks * fs.bsize,
+      journalBytes: listSegments(journal.dir).reduce((sum, name) => sum + segmentDiskBytes(journal.dir, name), 0),
+    };
+  } catch (err) {
+    throw obcapError("E_JOURNAL_IO", `cannot read the disk space of the journal ${journal.dir} (${describeError(err)}): check --journal`, err);
+  }
+  const { budgetBytes, minFreeBytes, chosen } = resolveBudget(disk, journal.disk);
+  const segmentBytes = Math.min(journal.segmentBytes, Math.max(1024 * 1024, Math.floor(budgetBytes / 8)));
+  log.info(
+    `journal ${journal.dir}: budget ${describeBytes(budgetBytes)}${chosen.max ? " (what it holds plus half the free space at start; --journal-max to choose)" : ""}, ` +
+      `keeps ${describeBytes(minFreeBytes)} free on its disk${chosen.minFree ? " (--journal-min-free)" : ""}, ${describeBytes(disk.freeBytes)} free now; ` +
+      `when full: ${journal.disk.policy}; closed segments ${journal.disk.gzipLevel > 0 ? `gzip -${journal.disk.gzipLevel}` : "kept plain"}` +
+      (segmentBytes < journal.segmentBytes ? `; segments of ${describeBytes(segmentBytes)} (an eighth of the budget)` : ""),
+  );
+  return {
+    journal: { ...journal, segmentBytes },
+    keeper: { budgetBytes, minFreeBytes, policy: journal.disk.policy, gzipLevel: journal.disk.gzipLevel },
   };
 }
 

@@ -13,6 +13,8 @@ import { describeHolder } from "../journal/lock.ts";
 import { createWriterWorker } from "./writer-worker-url.ts";
 import { createJournalWorker, createUploaderWorker } from "./journal-worker-urls.ts";
 import { durationOption } from "./duration-option.ts";
+import { sizeOption } from "./size-option.ts";
+import { describeBytes, FULL_POLICIES, type FullPolicy } from "../journal/disk-budget.ts";
 import type { JournalSettings } from "../pipeline/journal-protocol.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags, streamsOption, wsUrlOption } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
@@ -30,6 +32,10 @@ const args = {
   journal: { type: "string", description: "Journal directory: every frame is appended here first, then uploaded (crash-safe)", default: "./obcap-data", valueHint: "DIR" },
   "no-journal": { type: "boolean", description: "No journal: frames go from memory straight to DynamoDB or --out (a crash loses what is queued)" },
   "journal-keep": { type: "string", description: "Delete journal segments DynamoDB acknowledged once older than this (ms, s, m, h, d)", default: "24h", valueHint: "DURATION" },
+  "journal-max": { type: "string", description: "Disk budget of the journal (e.g. 2GB); default: what it holds plus half the free space at start (the start line says it)", valueHint: "SIZE" },
+  "journal-min-free": { type: "string", description: "Free space to leave on the journal's disk; default 5% of it, at least 256 MiB", valueHint: "SIZE" },
+  "journal-full": { type: "string", description: "When the budget is reached and nothing acknowledged is left to delete: drop-oldest (drop the oldest frames, recorded as a gap) or stop (the capture stops, exit 3)", default: "drop-oldest" },
+  "journal-gzip": { type: "string", description: "gzip level of closed journal segments, 1-9 (0 = keep them plain)", default: "6" },
   "fsync-ms": { type: "string", description: "fsync the journal at most this long after a write (0 = every write); bounds what a power failure loses", default: "200" },
   "segment-mb": { type: "string", description: "Start a new journal segment file at this size, MiB", default: "64" },
   "segment-age": { type: "string", description: "... or this long after the segment was opened (ms, s, m, h, d)", default: "1h", valueHint: "DURATION" },
@@ -74,6 +80,12 @@ export const captureCommand = defineCommand({
           segmentBytes: intOption("segment-mb", a["segment-mb"], 64, 1, 4096) * 1024 * 1024,
           segmentAgeMs: durationOption("segment-age", a["segment-age"], 3_600_000, 1_000),
           keepMs: durationOption("journal-keep", a["journal-keep"], 86_400_000),
+          disk: {
+            ...(a["journal-max"] ? { maxBytes: sizeOption("journal-max", a["journal-max"])! } : {}),
+            ...(a["journal-min-free"] ? { minFreeBytes: sizeOption("journal-min-free", a["journal-min-free"])! } : {}),
+            policy: fullPolicyOption(a["journal-full"]),
+            gzipLevel: intOption("journal-gzip", a["journal-gzip"], 6, 0, 9),
+          },
         };
     const heartbeatMs = intOption("heartbeat-ms", a["heartbeat-ms"], 1_000, 10, 600_000);
     const staleMs = intOption("stale-ms", a["stale-ms"], 3_000, 50, 600_000);
@@ -149,9 +161,22 @@ export const captureCommand = defineCommand({
         `journal ${j.dir}: ${j.frames} frames, ${(j.bytes / 1048576).toFixed(1)} MiB in ${j.segmentsOpened} segment(s) this run, ` +
           `${j.fsyncs} fsyncs (longest ${j.maxFsyncMs.toFixed(1)} ms), quarantined ${j.quarantined}, gap records ${j.ownLines}` +
           (j.tee ? `, --out lines written ${j.tee.writtenLines}, skipped ${j.tee.skippedLines}` : "") +
+          (j.disk
+            ? `; on disk ${describeBytes(j.disk.journalBytes)} of a ${describeBytes(j.disk.budgetBytes)} budget, ` +
+              `segments compressed ${j.disk.compressedSegments}, deleted (acknowledged) ${j.disk.deletedSegments}, dropped (evicted) ${j.disk.evictedSegments}`
+            : "") +
           (j.backlogBytes === undefined ? "" : `, not yet in DynamoDB ${(j.backlogBytes / 1048576).toFixed(1)} MiB`),
       );
     }
     if (result.error) throw result.error;
   },
 });
+
+/** `--journal-full`: drop-oldest or stop. */
+function fullPolicyOption(value: string | undefined): FullPolicy {
+  const policy = (value ?? "drop-oldest").trim();
+  if (!(FULL_POLICIES as readonly string[]).includes(policy)) {
+    throw obcapError("E_USAGE", `--journal-full '${value}' is not a policy (allowed: ${FULL_POLICIES.join(", ")})`);
+  }
+  return policy as FullPolicy;
+}

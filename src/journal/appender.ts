@@ -95,6 +95,8 @@ export class JournalAppender {
   private pendingLoss: LossRun | undefined;
   /** Receive time of the first line buffered since the last write. */
   private firstBufferedRx: number | undefined;
+  /** Receive time of the last frame appended. */
+  private lastFrameRx: number | undefined;
   private readonly counts = { frames: 0, framesWritten: 0, lines: 0, ownLines: 0, bytes: 0, rawLines: 0, base64Lines: 0, segmentsOpened: 0, fsyncs: 0, maxFsyncMs: 0, totalFsyncMs: 0 };
 
   constructor(options: AppenderOptions) {
@@ -116,11 +118,17 @@ export class JournalAppender {
   /** Adds one frame (bytes as received). Writes when the buffer is full. */
   append(frame: Uint8Array, rxMicros: number): void {
     this.firstBufferedRx ??= rxMicros;
+    this.lastFrameRx = rxMicros;
     const form = this.buffer.appendFrame(frame, rxMicros);
     this.counts.frames++;
     if (form === "raw") this.counts.rawLines++;
     else if (form === "b64") this.counts.base64Lines++;
     if (this.buffer.byteLength >= this.options.flushBytes) this.flush();
+  }
+
+  /** Receive time of the last frame appended; undefined before the first. */
+  lastRx(): number | undefined {
+    return this.lastFrameRx;
   }
 
   /** Adds one of obcap's own records (a gap record: compact JSON text on one line). */

@@ -8,6 +8,10 @@
  * the uploader; after a rotation it bumps the rotations counter. Waiting: `Atomics.waitAsync` on the
  * ring (no timeout, BUN-NOTES), raced with a timer for the next fsync or age rotation and the report.
  *
+ * The journal's disk is this Worker's too (journal-keeper.ts): closed segments are compressed a block
+ * at a time between drains, and the disk budget is applied before the run's first segment is opened
+ * (a restart onto a full disk frees space first) and every few seconds after.
+ *
  * The end, in order: the ring is closed and drained, then the main thread's `finish` message brings
  * the records that did not fit in the ring before its close deadline (leftovers); they are journaled
  * and the segment closed. If the main thread asks to abandon (the shutdown deadline is near and the
@@ -20,6 +24,8 @@ import { openSync } from "node:fs";
 import { RingConsumer } from "../queue/ring.ts";
 import { decodeLoss, RECORD_KIND, type LossRun, type QueueRecord } from "../queue/frame-publisher.ts";
 import { JournalAppender } from "./appender.ts";
+import { JournalKeeper } from "./journal-keeper.ts";
+import { ensureJournalDirs } from "./segments.ts";
 import { TeeOutput } from "./tee-output.ts";
 import { nowMicros } from "../clock.ts";
 import { describeError, isObcapError, obcapError } from "../errors.ts";
@@ -42,6 +48,7 @@ export class JournalWriterRun {
   private readonly counters: ReturnType<typeof journalCounters>;
   private readonly signal: Int32Array;
   private readonly finish = Promise.withResolvers<QueueRecord[]>();
+  private keeper: JournalKeeper | undefined;
   private teeReported = { skippedLines: 0, atMs: 0 };
 
   constructor(
@@ -61,7 +68,18 @@ export class JournalWriterRun {
   async run(): Promise<void> {
     const { init, signal, counters } = this;
     let appender: JournalAppender;
+    let keeper: JournalKeeper;
     try {
+      const bumpRotations = () => {
+        Atomics.add(signal, SIGNAL_ROTATIONS, 1);
+        Atomics.notify(signal, SIGNAL_WRITES);
+      };
+      keeper = new JournalKeeper(init.journal.dir, init.budget, {
+        // Received no later than any line after it (previous-run.ts reads the latest receive time).
+        appendGap: (gap) => appender.appendOwn(gapRecord({ channels: init.channels, startMicros: gap.startMicros, endMicros: gap.endMicros, reason: "evicted" }), Math.trunc(Math.min(appender.lastRx() ?? gap.endMicros, gap.endMicros))),
+        warn: (message) => this.post({ type: "warning", message }),
+        segmentsDeleted: bumpRotations,
+      });
       appender = new JournalAppender({
         dir: init.journal.dir,
         pid: init.pid,
@@ -76,14 +94,22 @@ export class JournalWriterRun {
           Atomics.add(signal, SIGNAL_WRITES, 1);
           Atomics.notify(signal, SIGNAL_WRITES);
         },
-        onRotated: () => {
-          Atomics.add(signal, SIGNAL_ROTATIONS, 1);
-          Atomics.notify(signal, SIGNAL_WRITES);
+        onRotated: (closed, opened) => {
+          keeper.onRotated(closed, opened);
+          bumpRotations();
         },
         ...(this.beforeDiskIo ? { beforeDiskIo: this.beforeDiskIo } : {}),
       });
+      try {
+        ensureJournalDirs(init.journal.dir);
+      } catch (err) {
+        throw obcapError("E_JOURNAL_IO", `cannot create the journal directory ${init.journal.dir} (${describeError(err)}): check --journal and its permissions`, err);
+      }
+      keeper.prepare();
       const segment = appender.open();
-      this.post({ type: "ready", segment, stats: appender.stats() });
+      keeper.start(segment);
+      this.keeper = keeper;
+      this.post({ type: "ready", segment, stats: this.statsOf(appender) });
     } catch (err) {
       this.post({ type: "fatal", ...describe(err), stats: emptyStats() });
       return;
@@ -94,12 +120,19 @@ export class JournalWriterRun {
       await this.journalRing(consumer, appender);
       if (counters.abandonRequested()) await this.abandonRing(consumer, appender);
       for (const record of await this.finish.promise) this.take(appender, record.payload instanceof Uint8Array ? record.payload : UTF8_ENCODER.encode(record.payload), record.rxMicros, record.kind);
+      keeper.close();
       appender.close();
       this.reportTee(appender, true);
-      this.post({ type: "done", stats: appender.stats() });
+      this.post({ type: "done", stats: this.statsOf(appender) });
     } catch (err) {
-      this.post({ type: "fatal", ...describe(err), stats: appender.stats() });
+      keeper.close();
+      this.post({ type: "fatal", ...describe(err), stats: this.statsOf(appender) });
     }
+  }
+
+  private statsOf(appender: JournalAppender): JournalStats {
+    const disk = this.keeper?.stats();
+    return { ...appender.stats(), ...(disk ? { disk } : {}) };
   }
 
   /** The normal loop: every record to the journal, until the ring is closed and empty or abandon is asked. */
@@ -115,11 +148,12 @@ export class JournalWriterRun {
       const now = performance.now();
       if (now - lastProgressMs >= init.progressEveryMs) {
         lastProgressMs = now;
-        this.post({ type: "progress", stats: appender.stats() });
+        this.post({ type: "progress", stats: this.statsOf(appender) });
         this.reportTee(appender, false);
       }
       if (taken > 0) {
         appender.tick(now);
+        this.keeper?.tick(now, false, appender.stats().bytes);
         if (now - lastYieldMs >= YIELD_EVERY_MS) {
           lastYieldMs = now;
           await new Promise((resolve) => setTimeout(resolve, 0));
@@ -130,9 +164,11 @@ export class JournalWriterRun {
       appender.flush();
       appender.tick(now);
       if (consumer.isClosedAndEmpty()) return;
+      // Idle: the keeper's turn (a compression block, the budget check).
+      this.keeper?.tick(now, true, appender.stats().bytes);
       waiting ??= consumer.waitForData().finally(() => (waiting = undefined));
       const dueMs = appender.msUntilDue(performance.now());
-      const wakeMs = Math.min(init.progressEveryMs, dueMs ?? init.progressEveryMs);
+      const wakeMs = this.keeper?.hasWork() ? 1 : Math.min(init.progressEveryMs, dueMs ?? init.progressEveryMs);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([waiting, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, wakeMs))))]);
       clearTimeout(timer);

@@ -24,6 +24,18 @@ export interface JournalSnapshot {
   backlogFrames?: number;
 }
 
+/** The journal's disk (journal-keeper.ts KeeperStats fits this shape). */
+export interface DiskSnapshot {
+  journalBytes: number;
+  budgetBytes: number;
+  freeBytes: number;
+  minFreeBytes: number;
+  hoursLeft?: number;
+  compressedSegments: number;
+  deletedSegments: number;
+  evictedSegments: number;
+}
+
 /** The feed's figures (the feed supervisor's stats fit this shape). */
 export interface ConnectionSnapshot {
   /** Replacement connections that subscribed after a loss. */
@@ -54,6 +66,7 @@ export interface CaptureSnapshot {
   writer?: WriterStats;
   queue?: QueueSnapshot;
   journal?: JournalSnapshot;
+  disk?: DiskSnapshot;
   connection?: ConnectionSnapshot;
 }
 
@@ -112,6 +125,18 @@ export function captureRegistry(s: CaptureSnapshot): MetricRegistry {
   if (j) {
     r.gauge("obcap_journal_backlog_bytes", "Journal bytes not yet acknowledged by DynamoDB").set(j.backlogBytes);
     if (j.backlogFrames !== undefined) r.gauge("obcap_journal_backlog_frames", "Journal frames not yet acknowledged by DynamoDB").set(j.backlogFrames);
+  }
+
+  const d = s.disk;
+  if (d) {
+    r.gauge("obcap_journal_bytes", "Bytes the journal's segments take on disk").set(d.journalBytes);
+    r.gauge("obcap_journal_budget_bytes", "The journal's disk budget (--journal-max)").set(d.budgetBytes);
+    r.gauge("obcap_disk_free_bytes", "Free bytes on the journal's filesystem").set(d.freeBytes);
+    r.gauge("obcap_disk_min_free_bytes", "Free space the journal leaves on its filesystem (--journal-min-free)").set(d.minFreeBytes);
+    if (d.hoursLeft !== undefined) r.gauge("obcap_journal_hours_left", "Hours until the budget or the free-space floor at the growth rate of the last minute").set(d.hoursLeft);
+    r.counter("obcap_journal_segments_compressed_total", "Closed segments compressed").set(d.compressedSegments);
+    r.counter("obcap_journal_segments_deleted_total", "Acknowledged segments deleted to keep the budget").set(d.deletedSegments);
+    r.counter("obcap_journal_segments_evicted_total", "Segments not yet in DynamoDB (or the only copy) dropped to keep the budget, each recorded as an evicted gap").set(d.evictedSegments);
   }
 
   const c = s.connection;

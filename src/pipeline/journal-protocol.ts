@@ -16,6 +16,8 @@ import type { JournalPosition } from "../journal/checkpoint.ts";
 import type { AppenderStats } from "../journal/appender.ts";
 import type { WriterStats } from "./writer-protocol.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
+import type { FullPolicy } from "../journal/disk-budget.ts";
+import type { KeeperSettings, KeeperStats } from "../journal/journal-keeper.ts";
 
 /** Int32 indexes in the signal buffer. */
 export const SIGNAL_WRITES = 0;
@@ -63,6 +65,11 @@ export interface JournalSettings {
   segmentAgeMs: number;
   /** `--journal-keep` in ms: acknowledged segments older than this are deleted. */
   keepMs: number;
+  /**
+   * The disk budget (`--journal-max`, `--journal-min-free`, `--journal-full`) and the compression of
+   * closed segments (`--journal-gzip`). Sizes undefined: chosen from the disk at start (session.ts).
+   */
+  disk: { maxBytes?: number; minFreeBytes?: number; policy: FullPolicy; gzipLevel: number };
 }
 
 export interface JournalWriterInit {
@@ -77,6 +84,8 @@ export interface JournalWriterInit {
   progressEveryMs: number;
   /** The capture's channels: a loss of frames before the ring is a gap of each of them. */
   channels: readonly string[];
+  /** The disk budget with its sizes resolved (the session chose the defaults from the disk). */
+  budget: KeeperSettings;
 }
 
 /** Main thread -> journal Worker. */
@@ -87,13 +96,18 @@ export type JournalWriterControl =
    */
   { type: "finish"; leftovers: QueueRecord[] };
 
-export type JournalStats = AppenderStats;
+export type JournalStats = AppenderStats & {
+  /** The journal's disk: size, budget, free space, compression, deletions (journal-keeper.ts). */
+  disk?: KeeperStats;
+};
 
 export type JournalWriterMessage =
   | { type: "ready"; segment: string; stats: JournalStats }
   | { type: "progress"; stats: JournalStats }
   /** The journal cannot be written (disk full, permissions): frames from now on cannot be kept. */
   | { type: "fatal"; code: string; message: string; stats: JournalStats }
+  /** Something worth a warning in the log (the journal near its budget, a segment dropped for it). */
+  | { type: "warning"; message: string }
   /** The `--out` copy skipped lines (its reader is behind or gone); sent at most once a second while it grows. */
   | { type: "tee-skipped"; skippedLines: number; reason?: string }
   /** The ring is closed and drained; every line is written, synced, and the segment closed. */

@@ -21,10 +21,9 @@ import { FrameGenerator, generateFrames } from "../support/frame-generator.ts";
 import { exchangeMicros, playPaced } from "../support/paced-play.ts";
 import { runObcap, scanEvents, startObcap, testClient, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
-import { createJournalTestTable, expectExactlyOnce, journaledGaps, journalLines, journalRecords, quarantineRecords, storedFrames } from "../support/journal-harness.ts";
+import { createJournalTestTable, expectExactlyOnce, gapsOfTable, journaledGaps, journalLines, journalRecords, quarantineRecords, storedFrames, type Gap } from "../support/journal-harness.ts";
 import { hostileFrames } from "../support/hostile-frames.ts";
-import { decodeItem, GAP_ATTRIBUTES, isGapItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
-import { parseGapPartitionKey } from "../../src/store/dynamodb/keys.ts";
+import { decodeItem, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
 import { EXIT } from "../../src/errors.ts";
 
 const PAIR = "btcusd";
@@ -57,25 +56,6 @@ function summaryOf(obcap: RunningObcap): Summary {
   const m = /summary: received (\d+) frames = (?:journaled|settled) (\d+) \+ oversize (\d+) \+ lost (\d+);/.exec(obcap.stderr());
   if (!m) throw new Error(`no summary line in the log:\n${obcap.stderr()}`);
   return { received: Number(m[1]), kept: Number(m[2]), oversize: Number(m[3]), lost: Number(m[4]) };
-}
-
-interface Gap {
-  channel: string;
-  start: number;
-  end: number;
-  reason: string;
-}
-
-function gapsOfTable(items: Item[]): Gap[] {
-  return items.filter(isGapItem).map((item) => {
-    const { pair, stream } = parseGapPartitionKey(item.pk!.S!)!;
-    return {
-      channel: `live_${stream}_${pair}`,
-      start: Number(item[GAP_ATTRIBUTES.start]!.N),
-      end: Number(item[GAP_ATTRIBUTES.end]!.N),
-      reason: item[GAP_ATTRIBUTES.reason]!.S!,
-    };
-  });
 }
 
 const channelOf = (frame: string) => /"channel":"([^"]+)"/.exec(frame)![1]!;

@@ -26,13 +26,16 @@ export const OWN_EVENT_PREFIX = "obcap:";
  * - `overflow`: the queue and its overflow were full (or the capture stopped before they emptied);
  *   frames were dropped before the ring.
  * - `shutdown`: frames were in the queue when --shutdown-ms ran out; they were not journaled.
+ * - `evicted`: the journal reached its disk budget and dropped its oldest segment before DynamoDB
+ *   had it (or, without a table, dropped it from the output): frames between its first and last
+ *   receive times are gone (journal-keeper.ts).
  * - `restart`: from the last frame the previous run journaled to this run's subscription: obcap was
  *   not running (a crash, a stop, a reboot) or not yet subscribed.
  * - `start`: not a hole but a boundary: the first capture of the channel in this journal directory
  *   (or a capture without a journal, which cannot know when the last one ended) starts at `end_us`;
  *   nothing before it is covered by this record. `start_us` equals `end_us`.
  */
-export const GAP_REASONS = ["stale", "dropped", "closed", "chain", "overflow", "shutdown", "restart", "start"] as const;
+export const GAP_REASONS = ["stale", "dropped", "closed", "chain", "overflow", "shutdown", "evicted", "restart", "start"] as const;
 export type GapReason = (typeof GAP_REASONS)[number];
 
 /** One interval of one channel in which events may be missing (the feed supervisor's unit). */

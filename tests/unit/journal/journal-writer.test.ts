@@ -8,13 +8,17 @@ import { listSegments, segmentPath } from "../../../src/journal/segments.ts";
 import { generateFrames } from "../../support/frame-generator.ts";
 import { testTempDir } from "../../support/temp-dirs.ts";
 
+/** No budget to speak of and no compression: these tests are about the ring and the lines. */
+const NO_BUDGET_FLAGS = { policy: "drop-oldest" as const, gzipLevel: 0 };
+const NO_BUDGET = { budgetBytes: 2 ** 50, minFreeBytes: 0, policy: "drop-oldest" as const, gzipLevel: 0 };
+
 function start(segmentBytes = 64 * 1024 * 1024) {
   const dir = testTempDir("journal-writer");
   const ring = createRing(1024 * 1024);
   const signal = createJournalSignal();
   const messages: JournalWriterMessage[] = [];
   const run = new JournalWriterRun(
-    { type: "init", ring, signal, journal: { dir, fsyncMs: 50, segmentBytes, segmentAgeMs: 3_600_000, keepMs: 0 }, pid: 5, tee: undefined, progressEveryMs: 100, channels: ["live_orders_btcusd"] },
+    { type: "init", ring, signal, journal: { dir, fsyncMs: 50, segmentBytes, segmentAgeMs: 3_600_000, keepMs: 0, disk: NO_BUDGET_FLAGS }, pid: 5, tee: undefined, progressEveryMs: 100, channels: ["live_orders_btcusd"], budget: NO_BUDGET },
     (m) => messages.push(m),
   );
   const done = run.run();
@@ -71,7 +75,7 @@ describe("journal writer (ring -> segments)", () => {
     require("node:fs").writeFileSync(file, "");
     const messages: JournalWriterMessage[] = [];
     await new JournalWriterRun(
-      { type: "init", ring: createRing(65536), signal: createJournalSignal(), journal: { dir: file, fsyncMs: 0, segmentBytes: 1 << 20, segmentAgeMs: 1000, keepMs: 0 }, pid: 1, tee: undefined, progressEveryMs: 100, channels: [] },
+      { type: "init", ring: createRing(65536), signal: createJournalSignal(), journal: { dir: file, fsyncMs: 0, segmentBytes: 1 << 20, segmentAgeMs: 1000, keepMs: 0, disk: NO_BUDGET_FLAGS }, pid: 1, tee: undefined, progressEveryMs: 100, channels: [], budget: NO_BUDGET },
       (m) => messages.push(m),
     ).run();
     expect(messages).toEqual([expect.objectContaining({ type: "fatal", code: "E_JOURNAL_IO" })]);
