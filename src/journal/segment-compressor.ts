@@ -31,8 +31,12 @@ export class SegmentCompressor {
   private readonly output: number;
   private readonly size: number;
   private readOffset = 0;
-  /** Bytes read but not yet compressed (the start of a line whose end is not read yet). */
-  private carry = new Uint8Array(0);
+  /**
+   * One read buffer for every block (a fresh 1 MiB array per block made the journal Worker's heap
+   * grow by tens of MiB under load): bytes [0, carried) are the start of a line whose end is not read yet.
+   */
+  private buffer: Uint8Array;
+  private carried = 0;
   private written = 0;
   private closed = false;
 
@@ -40,6 +44,7 @@ export class SegmentCompressor {
     this.plainPath = segmentPath(dir, name);
     this.finalPath = `${this.plainPath}${COMPRESSED_SUFFIX}`;
     this.tempPath = `${this.finalPath}${TEMP_SUFFIX}`;
+    this.buffer = new Uint8Array(blockBytes);
     this.input = openSync(this.plainPath, "r");
     try {
       this.size = fstatSync(this.input).size;
@@ -60,7 +65,7 @@ export class SegmentCompressor {
       while (rest.length > 0) rest = rest.subarray(writeSync(this.output, rest));
       this.written += member.length;
     }
-    if (this.readOffset < this.size || this.carry.length > 0) return undefined;
+    if (this.readOffset < this.size || this.carried > 0) return undefined;
     return this.finish();
   }
 
@@ -77,33 +82,45 @@ export class SegmentCompressor {
     }
   }
 
-  /** Whole lines up to `blockBytes` (more for one longer line; the file's cut end as it is). */
+  /**
+   * Whole lines up to `blockBytes` (more for one longer line; the file's cut end as it is). The
+   * block is a view into the read buffer, valid until the next call.
+   */
   private nextBlock(): Uint8Array {
-    let buffer = this.carry;
+    // The carried start of a line moves to the front before more is read behind it.
+    if (this.pendingShift > 0) {
+      this.buffer.copyWithin(0, this.pendingShift, this.pendingShift + this.carried);
+      this.pendingShift = 0;
+    }
+    let used = this.carried;
     for (;;) {
-      const want = Math.max(this.blockBytes - buffer.length, 0) || this.blockBytes;
-      const room = Math.min(want, this.size - this.readOffset);
+      if (used === this.buffer.length) {
+        const grown = new Uint8Array(this.buffer.length * 2); // one line longer than the buffer
+        grown.set(this.buffer);
+        this.buffer = grown;
+      }
+      const room = Math.min(this.buffer.length - used, this.size - this.readOffset);
       if (room > 0) {
-        const chunk = new Uint8Array(buffer.length + room);
-        chunk.set(buffer);
-        const n = readSync(this.input, chunk, buffer.length, room, this.readOffset);
+        const n = readSync(this.input, this.buffer, used, room, this.readOffset);
         this.readOffset += n;
-        buffer = chunk.subarray(0, buffer.length + n);
+        used += n;
       }
-      const atEnd = this.readOffset >= this.size;
-      const lastLf = buffer.lastIndexOf(LF);
-      if (lastLf >= 0 && (buffer.length >= this.blockBytes || atEnd)) {
-        this.carry = buffer.subarray(lastLf + 1).slice();
-        return atEnd && this.carry.length > 0 ? this.takeAll(buffer) : buffer.subarray(0, lastLf + 1);
+      const view = this.buffer.subarray(0, used);
+      if (this.readOffset >= this.size) {
+        this.carried = 0; // the end of the file: what is left goes whole, a cut last line as it is
+        return view;
       }
-      if (atEnd) return this.takeAll(buffer); // no line end left: a cut line, kept as it is
+      // Not at the end, so the buffer is full: cut after its last line end, if it has one.
+      const lastLf = view.lastIndexOf(LF);
+      if (lastLf >= 0) {
+        this.carried = used - (lastLf + 1);
+        this.pendingShift = lastLf + 1;
+        return view.subarray(0, lastLf + 1);
+      }
     }
   }
 
-  private takeAll(buffer: Uint8Array): Uint8Array {
-    this.carry = new Uint8Array(0);
-    return buffer;
-  }
+  private pendingShift = 0;
 
   private finish(): CompressionResult {
     this.closed = true;
