@@ -4,6 +4,7 @@
  * `new URL("./uploader.worker.ts", import.meta.url)` (BUN-NOTES).
  */
 import { JournalUploaderRun } from "../pipeline/journal-uploader.ts";
+import { collectGarbage } from "../runtime/bun/gc.ts";
 import type { UploaderControl, UploaderInit, UploaderMessage } from "../pipeline/journal-protocol.ts";
 
 declare const self: Worker;
@@ -19,6 +20,6 @@ self.onmessage = (ev: MessageEvent<UploaderInit>) => {
   if (ev.data?.type !== "init") return;
   const run = new JournalUploaderRun(ev.data, (message: UploaderMessage) => self.postMessage(message));
   self.onmessage = (control: MessageEvent<UploaderControl>) => run.control(control.data);
-  setInterval(() => Bun.gc(true), GC_EVERY_MS);
+  setInterval(collectGarbage, GC_EVERY_MS);
   void run.run();
 };

@@ -99,10 +99,10 @@ export interface DiskAtStart {
 }
 
 /** Half of what is free above the floor goes to the journal by default: the box has other users too. */
-export const DEFAULT_FREE_SHARE = 0.5;
+const DEFAULT_FREE_SHARE = 0.5;
 /** The default floor: 5% of the filesystem, at least 256 MiB (room for logs, updates, the OS). */
-export const DEFAULT_MIN_FREE_SHARE = 0.05;
-export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MIN_FREE_SHARE = 0.05;
+const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
 
 /**
  * The budget and floor to apply: the flags when given, else `--journal-min-free` = 5% of the

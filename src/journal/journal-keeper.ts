@@ -277,7 +277,7 @@ export class JournalKeeper {
 }
 
 /** Free bytes on the filesystem of `dir` for an unprivileged user. */
-export function freeBytesOf(dir: string): number {
+function freeBytesOf(dir: string): number {
   const fs = statfsSync(dir);
   return fs.bavail * fs.bsize;
 }

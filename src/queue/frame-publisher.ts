@@ -63,7 +63,7 @@ export interface LossRun {
   bytes: number;
 }
 
-export const LOSS_PAYLOAD_BYTES = 32;
+const LOSS_PAYLOAD_BYTES = 32;
 
 /** A loss marker's payload: four float64 (first rx, last rx, frames, bytes), little endian. */
 export function encodeLoss(loss: LossRun): Uint8Array {

@@ -80,7 +80,7 @@ export const GapRecordSchema = v.object({
   channels: v.pipe(v.array(v.string()), v.minLength(1, "channels must name at least one channel")),
   data: GapDataSchema,
 });
-export type GapRecordText = v.InferOutput<typeof GapRecordSchema>;
+type GapRecordText = v.InferOutput<typeof GapRecordSchema>;
 
 /**
  * The record text of a gap, compact, keys in the order above. Times are truncated to whole µs and an
