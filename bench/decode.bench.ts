@@ -10,9 +10,10 @@
  * For each: decodeFrame alone, decodeFrame + encodeItem (the writer worker's per-frame work), and
  * decodeItem (export). Each figure is the median of 5 runs over the whole set, after a warm-up.
  */
-import { hasRiskyNumberToken } from "../src/exchange/bitstamp/exact-json.ts";
+import { hasRiskyNumberToken } from "../src/base/exact-json.ts";
 import { parseKnownLayout } from "../src/exchange/bitstamp/frame-layouts.ts";
-import { decodeFrame, type MarketEvent } from "../src/pipeline/decode.ts";
+import { decodeFrame } from "../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../src/model/events.ts";
 import { decodeItem, encodeItem, type Item } from "../src/store/dynamodb/item-codec.ts";
 import { generateFrames } from "../tests/support/frame-generator.ts";
 

@@ -18,7 +18,7 @@
  * `stableMs: 0` so that every loss is the first of its series (immediate reconnect, no backoff):
  * the runs follow each other faster than the capture's default stability window (--stale-ms).
  */
-import { nowMicros } from "../src/clock.ts";
+import { nowMicros } from "../src/base/clock.ts";
 import { startFeedSupervisor, type FeedEvent, type FeedSupervisor } from "../src/exchange/bitstamp/feed-supervisor.ts";
 import { createBunSocket } from "../src/runtime/bun/websocket.ts";
 import { startFakeExchange, type FakeExchange } from "../tests/support/fake-exchange.ts";

@@ -28,8 +28,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nowMicros } from "../src/clock.ts";
-import { decodeFrame } from "../src/pipeline/decode.ts";
+import { nowMicros } from "../src/base/clock.ts";
+import { decodeFrame } from "../src/exchange/bitstamp/decode.ts";
 import { BatchWriter } from "../src/store/dynamodb/batch-writer.ts";
 import { encodeItem, type Item } from "../src/store/dynamodb/item-codec.ts";
 import { generateFrames } from "../tests/support/frame-generator.ts";

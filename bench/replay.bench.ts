@@ -23,8 +23,9 @@ import {
 } from "./harness.ts";
 import { generateFramesIter } from "../tests/support/frame-generator.ts";
 import { journalLine, parseRecordedLine } from "../src/journal/journal-line.ts";
-import { parseJsonExact } from "../src/exchange/bitstamp/exact-json.ts";
-import { decodeFrame, type MarketEvent } from "../src/pipeline/decode.ts";
+import { parseJsonExact } from "../src/base/exact-json.ts";
+import { decodeFrame } from "../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../src/model/events.ts";
 import { encodeItem } from "../src/store/dynamodb/item-codec.ts";
 import { StoredItems } from "../src/pipeline/stored-item.ts";
 import { mapRecordedLine } from "../src/replay/line-mapper.ts";

@@ -14,8 +14,8 @@
  *   ring -> journal Worker -> <dir>/segments/*.ndjson -> uploader Worker -> DynamoDB
  *                                                                         -> <dir>/checkpoint.json
  */
-import { ERROR_CODES, obcapError, type ObcapError } from "../errors.ts";
-import { log } from "../log.ts";
+import { ERROR_CODES, obcapError, type ObcapError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
 import { Quarantine } from "../journal/quarantine.ts";
 import { emptyWriterStats, type WriterStats } from "../pipeline/writer-protocol.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";

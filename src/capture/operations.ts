@@ -7,13 +7,13 @@
  * Order matters: the lock comes first, before anything touches the directory or binds the port, so
  * a second copy started by cron leaves at once (exit 0) without side effects.
  */
-import { log } from "../log.ts";
-import type { MicrosClock } from "../clock.ts";
-import { describeError, obcapError } from "../errors.ts";
+import { log } from "../base/log.ts";
+import type { MicrosClock } from "../base/clock.ts";
+import { describeError, obcapError } from "../base/errors.ts";
 import { acquireJournalLock, describeHolder, type FileLock, type LockHolder } from "../journal/lock.ts";
 import { renderCaptureMetrics, type CaptureSnapshot } from "../metrics/capture-metrics.ts";
 import { createMetricsHandler } from "../metrics/http-handler.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 
 export interface ListenHttpOptions {
   hostname: string;

@@ -8,7 +8,7 @@
  * these records first: the next run's restart gap, which starts at the last record journaled, can never
  * skip over a hole of this one.
  */
-import { gapFrame } from "../exchange/bitstamp/gap-frame.ts";
+import { gapFrame } from "../model/gap-record.ts";
 import type { PreviousRun } from "../journal/previous-run.ts";
 import { RECORD_KIND, type QueueRecord } from "../queue/frame-publisher.ts";
 

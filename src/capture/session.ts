@@ -11,13 +11,13 @@
  * in the table or `--out`), quarantined (too large for the queue), or counted as lost and covered by a
  * gap record; `framesReceived = settledFrames + oversizeFrames + lostFrames`.
  */
-import { ERROR_CODES, EXIT, describeError, isObcapError, obcapError, type ExitCode, type ObcapError } from "../errors.ts";
-import { log } from "../log.ts";
-import type { MicrosClock } from "../clock.ts";
-import { channelName, type Stream } from "../exchange/bitstamp/channels.ts";
+import { ERROR_CODES, EXIT, describeError, isObcapError, obcapError, type ExitCode, type ObcapError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
+import type { MicrosClock } from "../base/clock.ts";
+import { channelName, type Stream } from "../model/channels.ts";
 import type { SocketFactory } from "../exchange/bitstamp/connection.ts";
 import { startFeedSupervisor, type FeedStats, type FeedSupervisor } from "../exchange/bitstamp/feed-supervisor.ts";
-import { gapFrame, type FeedGap } from "../exchange/bitstamp/gap-frame.ts";
+import { gapFrame, type FeedGap } from "../model/gap-record.ts";
 import { fetchExchangePairs, MAX_CHANNELS_PER_CONNECTION, resolvePairs } from "../exchange/bitstamp/pairs.ts";
 import { createRing, RingProducer } from "../queue/ring.ts";
 import { FramePublisher, type LossInfo } from "../queue/frame-publisher.ts";

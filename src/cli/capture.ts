@@ -1,8 +1,8 @@
 /** `obcap capture` (the default command): Bitstamp order-level feed -> DynamoDB or journal lines. */
 import { defineCommand } from "citty";
-import { nowMicros } from "../clock.ts";
-import { obcapError } from "../errors.ts";
-import { log, setLogLevel } from "../log.ts";
+import { nowMicros } from "../base/clock.ts";
+import { obcapError } from "../base/errors.ts";
+import { log, setLogLevel } from "../base/log.ts";
 import { runCapture, type CaptureOptions } from "../capture/session.ts";
 import { parsePairList, DEFAULT_REST_URL } from "../exchange/bitstamp/pairs.ts";
 import { createBunSocket } from "../runtime/bun/websocket.ts";

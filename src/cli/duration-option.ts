@@ -1,5 +1,5 @@
 /** Duration flags (`--journal-keep 24h`, `--segment-age 1h`): a whole number with a unit. */
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -4,9 +4,9 @@
  * `obcap replay` reads back). docs/replay-export.md has the details.
  */
 import { defineCommand } from "citty";
-import { obcapError } from "../errors.ts";
-import { PAIR_PATTERN, type Stream } from "../exchange/bitstamp/channels.ts";
-import { log, setLogLevel } from "../log.ts";
+import { obcapError } from "../base/errors.ts";
+import { PAIR_PATTERN, type Stream } from "../model/channels.ts";
+import { log, setLogLevel } from "../base/log.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
 import { runExport, type ExportFormat } from "../export/export-run.ts";

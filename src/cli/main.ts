@@ -1,16 +1,16 @@
 /**
  * obcap's entry: wires the citty commands, and is the only place that exits the process, mapping
- * error kinds to the exit codes documented in README.md (src/errors.ts `EXIT`).
+ * error kinds to the exit codes documented in README.md (src/base/errors.ts `EXIT`).
  */
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
-import { EXIT, describeError, isObcapError } from "../errors.ts";
-import { log } from "../log.ts";
+import { EXIT, describeError, isObcapError } from "../base/errors.ts";
+import { log } from "../base/log.ts";
 import { captureCommand } from "./capture.ts";
 import { exportCommand } from "./export.ts";
 import { replayCommand } from "./replay.ts";
 import { tableCommand } from "./table.ts";
 import { statusCommand } from "./status.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 
 
 const subCommands = {

@@ -3,8 +3,8 @@
  * (citty `src/args.ts` habit), and is an E_USAGE (exit 2).
  */
 import type { ArgsDef } from "citty";
-import { obcapError } from "../errors.ts";
-import type { Stream } from "../exchange/bitstamp/channels.ts";
+import { obcapError } from "../base/errors.ts";
+import type { Stream } from "../model/channels.ts";
 
 /** An integer flag within bounds. */
 export function intOption(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {

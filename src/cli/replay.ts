@@ -6,8 +6,8 @@
  */
 import { defineCommand } from "citty";
 import { resolve } from "node:path";
-import { obcapError } from "../errors.ts";
-import { log, setLogLevel } from "../log.ts";
+import { obcapError } from "../base/errors.ts";
+import { log, setLogLevel } from "../base/log.ts";
 import { ItemUploader } from "../pipeline/uploader.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";

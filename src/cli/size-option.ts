@@ -1,5 +1,5 @@
 /** Size flags (`--journal-max 2GB`, `--journal-min-free 500MiB`): a number with a unit. */
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 
 /** Decimal units are powers of 1000 (as disks are sold), binary ones powers of 1024. */
 const UNIT_BYTES: Record<string, number> = {

@@ -4,7 +4,7 @@
  * when nothing answers or the answer is not obcap's metrics.
  */
 import { defineCommand } from "citty";
-import { describeError, obcapError } from "../errors.ts";
+import { describeError, obcapError } from "../base/errors.ts";
 import { parsePrometheusText } from "../metrics/parse.ts";
 import { summarizeCaptureMetrics } from "../metrics/status-summary.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";

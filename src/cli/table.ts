@@ -1,13 +1,13 @@
 /** `obcap table create|describe`: the DynamoDB table obcap writes to (key scheme in docs/data-model.md). */
 import { defineCommand } from "citty";
-import { obcapError } from "../errors.ts";
-import { log, setLogLevel } from "../log.ts";
+import { obcapError } from "../base/errors.ts";
+import { log, setLogLevel } from "../base/log.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
 import { createTable, openCaptureTable } from "../store/dynamodb/table.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 
 const tableArgs = {
   table: { type: "string", description: "Table name", valueHint: "Orders" },

@@ -8,7 +8,7 @@
  * first pages are fetched while this hour is written. Memory holds at most two hours' cursors with two
  * pages each, whatever the range. Frames are rebuilt by `decodeItem`, byte for byte as received.
  */
-import { channelName, type Stream } from "../exchange/bitstamp/channels.ts";
+import { channelName, type Stream } from "../model/channels.ts";
 import { journalLine } from "../journal/journal-line.ts";
 import { decodeItem, type Item } from "../store/dynamodb/item-codec.ts";
 import { hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";

@@ -3,7 +3,7 @@
  * for the destination when it is slow (a pipe into gzip), so memory stays flat for long ranges.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 
 export interface LineOutput {
   /** Adds text; returns a promise when the buffer was written out (await it: backpressure). */

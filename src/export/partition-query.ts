@@ -4,9 +4,9 @@
  * network trouble, and a one-page read-ahead per partition so merging rarely waits.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 import { classifyAwsError } from "../store/dynamodb/aws-errors.ts";
-import { backoffDelayMs } from "../store/dynamodb/backoff.ts";
+import { backoffDelayMs } from "../base/backoff.ts";
 import { clientTarget } from "../store/dynamodb/client.ts";
 import type { Item } from "../store/dynamodb/item-codec.ts";
 

@@ -8,7 +8,7 @@
  * - Epoch: by the number of integer digits: up to 11 = seconds (`1786269861`, `1786269861.947`),
  *   12 to 14 = milliseconds, 15 to 17 = microseconds. Fractions finer than a microsecond are refused.
  */
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 
 /** A half-open interval [fromMicros, toMicros) of exchange time. */
 export interface TimeRange {

@@ -21,8 +21,8 @@
  */
 import { closeSync, fdatasyncSync, fstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { obcapError, describeError } from "../errors.ts";
-import type { MicrosClock } from "../clock.ts";
+import { obcapError, describeError } from "../base/errors.ts";
+import type { MicrosClock } from "../base/clock.ts";
 import { LineBuffer } from "./line-buffer.ts";
 import { ownLine } from "./journal-line.ts";
 import type { TeeOutput, TeeStats } from "./tee-output.ts";

@@ -8,7 +8,7 @@
  * uploader still has it open (it sees the segment shrink and moves on: segment-tail.ts).
  */
 import { statfsSync, truncateSync } from "node:fs";
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { segmentRxRange } from "./previous-run.ts";
 import { budgetActions, bytesToFree, describeBytes, type BudgetAction, type FullPolicy } from "./disk-budget.ts";

@@ -4,7 +4,7 @@
  *   {"rx":<receive µs>,"m":<frame exactly as received>}
  *   {"rx":<receive µs>,"raw":"<frame as a JSON string>"}   (a frame that cannot be embedded as is)
  *   {"rx":<receive µs>,"b64":"<frame bytes in base64>"}     (a binary frame that is not valid UTF-8)
- *   {"rx":<µs>,"obcap":<obcap's own record>}                (a gap record: gap-frame.ts)
+ *   {"rx":<µs>,"obcap":<obcap's own record>}                (a gap record: model/gap-record.ts)
  *
  * The frame is embedded byte for byte, so reading a line back is a slice, not a JSON parse. A frame is
  * embedded as a JSON string instead when embedding it raw would break the line: it holds a line break

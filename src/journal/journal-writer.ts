@@ -27,9 +27,9 @@ import { JournalAppender } from "./appender.ts";
 import { JournalKeeper } from "./journal-keeper.ts";
 import { ensureJournalDirs } from "./segments.ts";
 import { TeeOutput } from "./tee-output.ts";
-import { nowMicros } from "../clock.ts";
-import { describeError, isObcapError, obcapError } from "../errors.ts";
-import { gapRecord } from "../exchange/bitstamp/gap-frame.ts";
+import { nowMicros } from "../base/clock.ts";
+import { describeError, isObcapError, obcapError } from "../base/errors.ts";
+import { gapRecord } from "../model/gap-record.ts";
 import {
   journalCounters, SIGNAL_ROTATIONS, SIGNAL_WRITES, type JournalStats, type JournalWriterControl, type JournalWriterInit, type JournalWriterMessage,
 } from "../pipeline/journal-protocol.ts";

@@ -31,8 +31,8 @@ import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, re
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { describeError, isObcapError, obcapError } from "../errors.ts";
-import { VERSION } from "../version.ts";
+import { describeError, isObcapError, obcapError } from "../base/errors.ts";
+import { VERSION } from "../base/version.ts";
 
 export const LOCK_FILE_NAME = "obcap.lock";
 /** How long a newcomer waits for a new holder's record (it is written right after the flock). */

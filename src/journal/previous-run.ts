@@ -8,7 +8,7 @@
  *   segment that holds a complete line. Every frame it received before that record is journaled;
  *   frames after it (still queued at a kill, a crash, a power cut) are not, so the hole starts there.
  *   If the last frame's exchange time is earlier, the hole starts at that (events the exchange sent
- *   after it may carry times from there on; the same rule as a connection gap, gap-frame.ts).
+ *   after it may carry times from there on; the same rule as a connection gap, model/gap-record.ts).
  * - The previous run's channels: `DIR/run.json`, which every run writes at start, before journaling
  *   anything (so after a kill it still describes the killed run). A channel the previous run did not
  *   capture gets a `start` marker instead of a `restart` gap: it was not covered before either.
@@ -16,7 +16,7 @@
 import { closeSync, openSync, readFileSync, renameSync, writeSync, fsyncSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { exchangeMicrosOf } from "../exchange/bitstamp/gap-frame.ts";
+import { exchangeMicrosOf } from "../model/gap-record.ts";
 import { parseRecordedLine } from "./journal-line.ts";
 import { fsyncDirectory, listSegments } from "./segments.ts";
 import { openSegmentReader, type SegmentReader } from "./segment-reader.ts";

@@ -9,8 +9,8 @@
  * disk; the BatchWriter retries forever with backoff, and the journal Worker keeps appending. Lines
  * that cannot be stored go to the quarantine (quarantine.ts) and the checkpoint moves over them.
  */
-import { describeError, isObcapError, obcapError } from "../errors.ts";
-import { decodeFrame, decodeOwnRecord, type DecodeResult } from "./decode.ts";
+import { describeError, isObcapError, obcapError } from "../base/errors.ts";
+import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../exchange/bitstamp/decode.ts";
 import type { Item } from "./batcher.ts";
 import { ItemUploader } from "./uploader.ts";
 import { StoredItems } from "./stored-item.ts";
@@ -27,7 +27,7 @@ import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
-import { backoffDelayMs } from "../store/dynamodb/backoff.ts";
+import { backoffDelayMs } from "../base/backoff.ts";
 
 /** Lines read between two awaits of the DynamoDB side (keeps the batches in flight fed). */
 const LINES_PER_STEP = 250;

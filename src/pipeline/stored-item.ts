@@ -12,9 +12,9 @@
  * item over DynamoDB's limits) comes back as `unstorable` with the reason, for the caller to
  * quarantine and count. One frame must never stop a capture, nor make every restart die on it again.
  */
-import type { DecodeResult } from "./decode.ts";
+import type { DecodeResult } from "../exchange/bitstamp/decode.ts";
 import { ChainTracker } from "./chain-tracker.ts";
-import { describeError } from "../errors.ts";
+import { describeError } from "../base/errors.ts";
 import { encodeGapItem, encodeItem, type Item } from "../store/dynamodb/item-codec.ts";
 import { itemProblem } from "../store/dynamodb/item-limits.ts";
 

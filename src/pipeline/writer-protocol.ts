@@ -2,7 +2,7 @@
  * Messages between the capture's main thread and the writer Worker. Frames never travel here: they
  * go through the ring (SharedArrayBuffer). These messages carry set-up, progress and the end.
  */
-import type { DecodeResult } from "./decode.ts";
+import type { DecodeResult } from "../exchange/bitstamp/decode.ts";
 import type { BatchWriterStats } from "../store/dynamodb/batch-writer.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
 

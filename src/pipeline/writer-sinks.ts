@@ -2,7 +2,7 @@
  * Where the writer puts frames: DynamoDB (items, batched) or journal lines (no AWS needed).
  * Both take frames synchronously from the drain loop and do their I/O in `pump`, between drains.
  */
-import type { DecodeResult } from "./decode.ts";
+import type { DecodeResult } from "../exchange/bitstamp/decode.ts";
 import { StoredItems } from "./stored-item.ts";
 import { ItemUploader } from "./uploader.ts";
 import { JournalLineWriter } from "./journal-lines.ts";

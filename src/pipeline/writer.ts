@@ -13,11 +13,11 @@
  */
 import { RingConsumer } from "../queue/ring.ts";
 import { decodeLoss, RECORD_KIND, type QueueRecord } from "../queue/frame-publisher.ts";
-import { decodeFrame, decodeOwnRecord } from "./decode.ts";
+import { decodeFrame, decodeOwnRecord } from "../exchange/bitstamp/decode.ts";
 import { countChannelFrame, emptyWriterStats, type WriterFinish, type WriterInit, type WriterMessage, type WriterStats } from "./writer-protocol.ts";
 import { createSink, type WriterSink } from "./writer-sinks.ts";
-import { describeError, isObcapError } from "../errors.ts";
-import { gapRecord } from "../exchange/bitstamp/gap-frame.ts";
+import { describeError, isObcapError } from "../base/errors.ts";
+import { gapRecord } from "../model/gap-record.ts";
 
 /** Records taken from the ring per drain call: bounds the work between two awaits. */
 const DRAIN_CHUNK_RECORDS = 500;

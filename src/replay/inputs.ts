@@ -11,7 +11,7 @@
  */
 import { readdirSync, statSync, type Stats } from "node:fs";
 import { join, resolve } from "node:path";
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 
 /** One input of a replay. */
 export interface ReplayInput {

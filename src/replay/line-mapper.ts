@@ -10,7 +10,7 @@
  * therefore drops their `rx` (a put replaces the whole item); replay the capture's journal instead.
  */
 import type { Item } from "../store/dynamodb/item-codec.ts";
-import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../pipeline/decode.ts";
+import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../exchange/bitstamp/decode.ts";
 import type { StoredItems } from "../pipeline/stored-item.ts";
 import { parseRecordedLine } from "../journal/journal-line.ts";
 

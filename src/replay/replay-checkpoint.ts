@@ -16,7 +16,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import * as v from "valibot";
-import { obcapError } from "../errors.ts";
+import { obcapError } from "../base/errors.ts";
 import type { ReplayInput } from "./inputs.ts";
 
 export const CHECKPOINT_VERSION = 1;

@@ -9,7 +9,7 @@ import { CreateTableCommand, DeleteTableCommand, ScanCommand, type DynamoDBClien
 import { BatchWriter, type RetryInfo } from "../../src/store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
 import { Batcher, type Item } from "../../src/pipeline/batcher.ts";
-import { ObcapError } from "../../src/errors.ts";
+import { ObcapError } from "../../src/base/errors.ts";
 import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { freePort } from "../support/dynamodb-local.ts";

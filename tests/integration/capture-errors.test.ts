@@ -16,7 +16,7 @@ import { generateFrames } from "../support/frame-generator.ts";
 import { canonicalJson } from "../support/exact-compare.ts";
 import { BINARY, runObcap, scanEvents, startObcap, testClient, waitUntil } from "../support/capture-harness.ts";
 import { decodeItem, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 
 let endpoint: string;
 let client: DynamoDBClient;

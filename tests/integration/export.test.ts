@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 import { journalLine } from "../../src/journal/journal-line.ts";
 import { createTable } from "../../src/store/dynamodb/table.ts";
 import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";

@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { decodeFrame } from "../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../src/exchange/bitstamp/decode.ts";
 import { StoredItems } from "../../src/pipeline/stored-item.ts";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
 import type { Item } from "../../src/store/dynamodb/item-codec.ts";

@@ -24,7 +24,7 @@ import { testTempDir } from "../support/temp-dirs.ts";
 import { createJournalTestTable, expectExactlyOnce, gapsOfTable, journaledGaps, journalLines, journalRecords, quarantineRecords, storedFrames, type Gap } from "../support/journal-harness.ts";
 import { hostileFrames } from "../support/hostile-frames.ts";
 import { decodeItem, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 
 const PAIR = "btcusd";
 const CHANNELS = [`live_orders_${PAIR}`, `live_trades_${PAIR}`];

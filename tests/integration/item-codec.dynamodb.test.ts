@@ -16,7 +16,8 @@ import {
   QueryCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import { decodeFrame, type MarketEvent } from "../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../../src/model/events.ts";
 import { decodeItem, decodeItemRx, encodeItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
 import { itemKey } from "../../src/store/dynamodb/keys.ts";
 import { EDGE_BASE_ORDER_2026, EDGE_CASES } from "../support/edge-frames.ts";

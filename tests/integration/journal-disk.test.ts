@@ -25,7 +25,7 @@ import { createJournalTestTable, expectExactlyOnce, gapsOfTable, storedFrames } 
 import { decodeItem, decodeItemRx, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
 import { listSegments } from "../../src/journal/segments.ts";
 import { segmentDiskBytes } from "../../src/journal/segment-sizes.ts";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 
 const PAIR = "btcusd";
 const CHANNELS = [`live_orders_${PAIR}`, `live_trades_${PAIR}`];

@@ -16,7 +16,7 @@ import { generateFrames } from "../support/frame-generator.ts";
 import { startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
 import { createJournalTestTable, expectExactlyOnce, journaledFrames, journalLines, journalRecords, quarantineRecords, storedFrames } from "../support/journal-harness.ts";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 
 const PAIRS = ["btcusd", "ethusd"];
 const CHANNELS = PAIRS.flatMap((p) => [`live_orders_${p}`, `live_trades_${p}`]);

@@ -25,7 +25,7 @@ import { channelOf } from "../support/fake-exchange-protocol.ts";
 import { FrameGenerator, generateFrames } from "../support/frame-generator.ts";
 import { exchangeMicros, playPaced } from "../support/paced-play.ts";
 import { runObcap, scanEvents, startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
-import { channelName } from "../../src/exchange/bitstamp/channels.ts";
+import { channelName } from "../../src/model/channels.ts";
 import { decodeItem, GAP_ATTRIBUTES, isGapItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
 import { parseGapPartitionKey } from "../../src/store/dynamodb/keys.ts";
 

@@ -16,7 +16,7 @@ import { ROOT, runObcap, startObcap, testClient, waitForItemCount, waitUntil, ty
 import { parsePrometheusText, sampleValue, type ParsedFamily } from "../../src/metrics/parse.ts";
 import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../src/journal/lock.ts";
 import { bunFileLock } from "../../src/runtime/bun/file-lock.ts";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 
 const PAIR = "btcusd";
 const CHANNELS = [`live_orders_${PAIR}`, `live_trades_${PAIR}`];

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EXIT } from "../../src/errors.ts";
+import { EXIT } from "../../src/base/errors.ts";
 import { journalLine } from "../../src/journal/journal-line.ts";
 import { createTable } from "../../src/store/dynamodb/table.ts";
 import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";

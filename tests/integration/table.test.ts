@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { CreateTableCommand, DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
 import { createTable, META_PK, META_SK, openCaptureTable } from "../../src/store/dynamodb/table.ts";
-import { ObcapError } from "../../src/errors.ts";
+import { ObcapError } from "../../src/base/errors.ts";
 import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
 import { freePort } from "../support/dynamodb-local.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";

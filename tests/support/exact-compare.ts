@@ -6,7 +6,7 @@
  * exact decimal value (`1e-08` == `0.00000001`, `3.0` == `3`) and their strings are byte-identical
  * (`"0.10000000"` never equals `"0.1"`). Key order is ignored (toEqual).
  */
-import { isExactNumber, numberText, parseJsonExact } from "../../src/exchange/bitstamp/exact-json.ts";
+import { isExactNumber, numberText, parseJsonExact } from "../../src/base/exact-json.ts";
 import { toPlainDecimal } from "../../src/store/dynamodb/decimal.ts";
 
 export function parseJsonExactForCompare(text: string): unknown {

@@ -3,7 +3,7 @@
  * 2021-04-17, see tests/fixtures/README.md) edited into what a broken or malicious peer could send
  * within the journal's line limit. Issue "Close the loss and hang windows", case 4: a frame that
  * passes `decodeFrame` but throws later, or becomes an item DynamoDB refuses, must be quarantined,
- * never stop the capture. tests/unit/pipeline/hostile-frames.test.ts holds every frame to that
+ * never stop the capture. tests/unit/exchange/bitstamp/hostile-frames.test.ts holds every frame to that
  * contract; tests/integration/hostile-items.dynamodb.test.ts sends their items to DynamoDB Local.
  *
  * Each frame has a short unique name (the tests list the expected outcome by name). No randomness:

@@ -15,10 +15,10 @@
  * pinging) and `close()` on a dead peer takes 33 s to fire `close` (BUN-NOTES), so the watchdog ends
  * it with `terminate()` when the socket has one.
  */
-import { obcapError, type ObcapError } from "../../errors.ts";
-import type { MicrosClock } from "../../clock.ts";
-import { decodeFrame } from "../../pipeline/decode.ts";
-import { heartbeatFrame, subscribeFrame } from "./channels.ts";
+import { obcapError, type ObcapError } from "../../base/errors.ts";
+import type { MicrosClock } from "../../base/clock.ts";
+import { decodeFrame } from "./decode.ts";
+import { heartbeatFrame, subscribeFrame } from "./client-frames.ts";
 
 /** The subset of the WHATWG WebSocket this module uses, so tests and runtimes can supply one. */
 export interface FeedSocket {

@@ -19,12 +19,12 @@
  *   uncovered from its last frame (receive time, or its exchange time if earlier); the gap closes when a new subscription to that
  *   channel is acknowledged (or at `close()`), and `onGap` gets it: reason "stale", "dropped" or "closed".
  */
-import type { MicrosClock } from "../../clock.ts";
-import { describeError, obcapError, type ObcapError } from "../../errors.ts";
-import { backoffDelayMs } from "../../store/dynamodb/backoff.ts";
+import type { MicrosClock } from "../../base/clock.ts";
+import { describeError, obcapError, type ObcapError } from "../../base/errors.ts";
+import { backoffDelayMs } from "../../base/backoff.ts";
 import { openConnection, type Connection, type DataHandler, type EndReason, type SocketFactory } from "./connection.ts";
-import { exchangeMicrosOf, type FeedGap } from "./gap-frame.ts";
-import { LogThrottle } from "./log-throttle.ts";
+import { exchangeMicrosOf, type FeedGap } from "../../model/gap-record.ts";
+import { LogThrottle } from "../../base/log-throttle.ts";
 import { OverlapMerge } from "./overlap-merge.ts";
 
 /** First retry after a failed reconnect waits at most this long; each further failure doubles it. */

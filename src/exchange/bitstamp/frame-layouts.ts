@@ -28,8 +28,8 @@
  * event ids) keeps its chunk alive: bounded, measured +30-45 MiB peak RSS in a 2,000,000-line dry
  * run. Copying in JS costs more than the parse saves (a join per id: +0.5 µs per frame measured).
  */
-import type { Stream } from "./channels.ts";
-import { beginNumberTexts, noteNumberText } from "./exact-json.ts";
+import type { Stream } from "../../model/channels.ts";
+import { beginNumberTexts, noteNumberText } from "../../base/exact-json.ts";
 
 /** How a value is read and checked; each mirrors one schema of schemas.ts. */
 const Kind = {

@@ -5,9 +5,23 @@
  * nothing, forever (bitstamp-protocol.md §1.2 caveat). An unchecked typo would capture silence.
  */
 import * as v from "valibot";
-import { obcapError } from "../../errors.ts";
-import { PAIR_PATTERN } from "./channels.ts";
-import { TradingPairsInfoSchema } from "./schemas.ts";
+import { obcapError } from "../../base/errors.ts";
+import { PAIR_PATTERN } from "../../model/channels.ts";
+
+/** One row of REST `GET /api/v2/trading-pairs-info/` (2021 rows lack `instant_and_market_orders`). */
+export const TradingPairInfoSchema = v.looseObject({
+  name: v.string(),
+  url_symbol: v.string(),
+  base_decimals: v.pipe(v.number(), v.integer()),
+  counter_decimals: v.pipe(v.number(), v.integer()),
+  trading: v.string(),
+  minimum_order: v.string(),
+  description: v.string(),
+  instant_and_market_orders: v.optional(v.string()),
+});
+export type TradingPairInfo = v.InferOutput<typeof TradingPairInfoSchema>;
+
+export const TradingPairsInfoSchema = v.array(TradingPairInfoSchema);
 
 /** Bitstamp's public REST base. */
 export const DEFAULT_REST_URL = "https://www.bitstamp.net";

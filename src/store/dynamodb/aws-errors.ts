@@ -10,7 +10,7 @@
  * the wire `__type`; network failures are plain Errors with a Node `code` (ECONNREFUSED) and a
  * `$metadata`; missing credentials are a CredentialsProviderError.
  */
-import { describeError, obcapError, type ObcapError } from "../../errors.ts";
+import { describeError, obcapError, type ObcapError } from "../../base/errors.ts";
 
 /** Where the failed call went: names the table, region and endpoint in messages. */
 export interface AwsErrorContext {

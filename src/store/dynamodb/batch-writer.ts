@@ -26,10 +26,10 @@
  * piling up batches in memory.
  */
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb";
-import { describeError, isObcapError, obcapError, type ObcapError } from "../../errors.ts";
+import { describeError, isObcapError, obcapError, type ObcapError } from "../../base/errors.ts";
 import { openCaptureTable } from "./table.ts";
 import { classifyAwsError } from "./aws-errors.ts";
-import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, backoffDelayMs } from "./backoff.ts";
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, backoffDelayMs } from "../../base/backoff.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
 import { describeItemKey, itemKey, type DynamoItem } from "./item-identity.ts";
 

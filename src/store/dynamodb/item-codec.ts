@@ -16,10 +16,10 @@
  * Reads use the low-level client, where N is a string: no float ever appears.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { channelName, type Stream } from "../../exchange/bitstamp/channels.ts";
-import { JsonNumber, numberText, parseJsonExact, stringifyExact } from "../../exchange/bitstamp/exact-json.ts";
-import { GAP_EVENT, gapFrame, type GapReason } from "../../exchange/bitstamp/gap-frame.ts";
-import type { GapEvent, MarketEvent } from "../../pipeline/decode.ts";
+import { channelName, type Stream } from "../../model/channels.ts";
+import { JsonNumber, numberText, parseJsonExact, stringifyExact } from "../../base/exact-json.ts";
+import { GAP_EVENT, gapFrame, type GapReason } from "../../model/gap-record.ts";
+import type { GapEvent, MarketEvent } from "../../model/events.ts";
 import { NOT_A_NUMBER_ATTRIBUTE, numberAttributeScale, padToScale, toPlainDecimal } from "./decimal.ts";
 import { templateItem } from "./item-templates.ts";
 import { eventKeys, gapKeys, parseGapPartitionKey, parsePartitionKey } from "./keys.ts";

@@ -3,7 +3,7 @@
  * batcher (dedupe inside a batch) and the batch writer (duplicate check, error messages).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { obcapError } from "../../errors.ts";
+import { obcapError } from "../../base/errors.ts";
 
 /** An item as the SDK sends it: attribute name -> typed value, with string `pk` and `sk`. */
 export type DynamoItem = Record<string, AttributeValue>;

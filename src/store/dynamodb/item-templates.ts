@@ -11,8 +11,8 @@
  * about half as much as adding ~20 computed properties one by one.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { JsonNumber, numberText } from "../../exchange/bitstamp/exact-json.ts";
-import type { MarketEvent } from "../../pipeline/decode.ts";
+import { JsonNumber, numberText } from "../../base/exact-json.ts";
+import type { MarketEvent } from "../../model/events.ts";
 import { NOT_A_NUMBER_ATTRIBUTE, numberAttributeScale } from "./decimal.ts";
 
 type Item = Record<string, AttributeValue>;

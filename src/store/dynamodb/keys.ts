@@ -14,9 +14,9 @@
  *   sk = <start µs16>#<end µs16>#<reason>
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { STREAMS, type Stream } from "../../exchange/bitstamp/channels.ts";
-import { numberText } from "../../exchange/bitstamp/exact-json.ts";
-import type { GapEvent, MarketEvent } from "../../pipeline/decode.ts";
+import { STREAMS, type Stream } from "../../model/channels.ts";
+import { numberText } from "../../base/exact-json.ts";
+import type { GapEvent, MarketEvent } from "../../model/events.ts";
 
 /**
  * Shards per (pair, stream, hour). One partition key takes at most 1,000 WCU/s; an item here is

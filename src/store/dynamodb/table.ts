@@ -16,7 +16,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from "@aws-sdk/client-dynamodb";
-import { isObcapError, obcapError, type ObcapError } from "../../errors.ts";
+import { isObcapError, obcapError, type ObcapError } from "../../base/errors.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
 import { META_KEY } from "./keys.ts";

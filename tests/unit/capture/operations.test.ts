@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { isLoopback, startOperations, type ListenHttp, type ListenHttpOptions } from "../../../src/capture/operations.ts";
 import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../../src/journal/lock.ts";
 import { bunFileLock as fileLock } from "../../../src/runtime/bun/file-lock.ts";
-import { isObcapError } from "../../../src/errors.ts";
+import { isObcapError } from "../../../src/base/errors.ts";
 import { emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";
 import { parsePrometheusText, sampleValue } from "../../../src/metrics/parse.ts";
 

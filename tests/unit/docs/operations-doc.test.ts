@@ -1,11 +1,11 @@
 /**
- * docs/operations.md stays true: its exit-code tables match src/errors.ts, and its metrics table
+ * docs/operations.md stays true: its exit-code tables match src/base/errors.ts, and its metrics table
  * lists exactly the families a capture serves.
  */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ERROR_CODES, EXIT } from "../../../src/errors.ts";
+import { ERROR_CODES, EXIT } from "../../../src/base/errors.ts";
 import { renderCaptureMetrics } from "../../../src/metrics/capture-metrics.ts";
 import { parsePrometheusText } from "../../../src/metrics/parse.ts";
 import { emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";

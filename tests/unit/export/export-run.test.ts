@@ -5,7 +5,7 @@
  * queries run at once. DynamoDB Local itself is covered in tests/integration/export.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { decodeFrame } from "../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
 import { encodeItem, type Item } from "../../../src/store/dynamodb/item-codec.ts";
 import { runExport, type ExportOptions } from "../../../src/export/export-run.ts";
 import { bufferedOutput, OutputClosed } from "../../../src/export/line-output.ts";

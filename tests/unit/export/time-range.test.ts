@@ -3,7 +3,7 @@
  * messages naming the flag for anything else.
  */
 import { describe, expect, test } from "bun:test";
-import { isObcapError } from "../../../src/errors.ts";
+import { isObcapError } from "../../../src/base/errors.ts";
 import { parseTimeMicros, parseTimeRange } from "../../../src/export/time-range.ts";
 
 /** The real order_deleted of 2026-08-09 (fixture live_orders_2026-08-09_te_recorder_test.ndjson). */

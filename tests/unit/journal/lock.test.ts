@@ -13,7 +13,7 @@ import {
   acquireJournalLock, describeHolder, LOCK_FILE_NAME, parseHolder, UNKNOWN_HOLDER, type FileLock, type JournalLock, type LockHeld, type LockHolder,
 } from "../../../src/journal/lock.ts";
 import { bunFileLock } from "../../../src/runtime/bun/file-lock.ts";
-import { isObcapError, type ObcapError } from "../../../src/errors.ts";
+import { isObcapError, type ObcapError } from "../../../src/base/errors.ts";
 import { testTempDir } from "../../support/temp-dirs.ts";
 
 const RACER = join(import.meta.dir, "../../support/lock-racer.ts");

@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ChainTracker } from "../../../src/pipeline/chain-tracker.ts";
-import { decodeFrame, type MarketEvent } from "../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../../../src/model/events.ts";
 import { generateFrames } from "../../support/frame-generator.ts";
 
 /** The generator's live_orders events of btcusd and ethusd, decoded. */

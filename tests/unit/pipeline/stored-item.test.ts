@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { StoredItems, storedItemsOf } from "../../../src/pipeline/stored-item.ts";
-import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../../../src/pipeline/decode.ts";
+import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../../../src/exchange/bitstamp/decode.ts";
 import { decodeItem, encodeGapItem, encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
-import { gapFrame } from "../../../src/exchange/bitstamp/gap-frame.ts";
+import { gapFrame } from "../../../src/model/gap-record.ts";
 import { fixtureLines, orderAndTradeFrames } from "../../support/fixtures.ts";
 
 describe("what the journal uploader stores", () => {

@@ -1,6 +1,6 @@
 /** Per-channel counting for the metrics: exchange frames only, under the channel they name. */
 import { describe, expect, test } from "bun:test";
-import { decodeFrame } from "../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
 import { countChannelFrame, emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";
 import { bookFrames, controlFrames, orderAndTradeFrames } from "../../support/fixtures.ts";
 import { generateFrames } from "../../support/frame-generator.ts";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isObcapError } from "../../../src/errors.ts";
+import { isObcapError } from "../../../src/base/errors.ts";
 import { resolveInputs } from "../../../src/replay/inputs.ts";
 
 let dir: string;

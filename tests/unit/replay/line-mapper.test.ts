@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mapRecordedLine } from "../../../src/replay/line-mapper.ts";
 import { StoredItems } from "../../../src/pipeline/stored-item.ts";
 import { journalLine } from "../../../src/journal/journal-line.ts";
-import { decodeFrame } from "../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
 import { decodeItem, encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
 import { bookFrames, controlFrames, orderAndTradeFrameEntries, wsServerFrameEntries } from "../../support/fixtures.ts";
 import { canonicalJson } from "../../support/exact-compare.ts";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isObcapError } from "../../../src/errors.ts";
+import { isObcapError } from "../../../src/base/errors.ts";
 import { resolveInputs, type ReplayInput } from "../../../src/replay/inputs.ts";
 import { CheckpointWriter, checkCheckpointMatches, readCheckpoint } from "../../../src/replay/replay-checkpoint.ts";
 

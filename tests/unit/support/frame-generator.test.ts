@@ -4,7 +4,8 @@
  * Checks use string and BigInt arithmetic only, independent of the generator's own helpers.
  */
 import { describe, expect, test } from "bun:test";
-import { decodeFrame, type MarketEvent } from "../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../../../src/model/events.ts";
 import { encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
 import { eventKeys } from "../../../src/store/dynamodb/keys.ts";
 import {

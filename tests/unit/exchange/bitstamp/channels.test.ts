@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import {
-  PAIR_PATTERN,
-  channelName,
-  heartbeatFrame,
-  parseChannel,
-  subscribeFrame,
-  unsubscribeFrame,
-} from "../../../../src/exchange/bitstamp/channels.ts";
+import { PAIR_PATTERN, channelName, parseChannel } from "../../../../src/model/channels.ts";
+import { heartbeatFrame, subscribeFrame, unsubscribeFrame } from "../../../../src/exchange/bitstamp/client-frames.ts";
 import { clientSentFrames } from "../../../support/fixtures.ts";
 
 describe("channel names", () => {

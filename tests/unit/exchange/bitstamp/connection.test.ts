@@ -4,7 +4,7 @@
  * is classified, and drain().
  */
 import { describe, expect, test } from "bun:test";
-import { nowMicros } from "../../../../src/clock.ts";
+import { nowMicros } from "../../../../src/base/clock.ts";
 import { openConnection, type ConnectionEnd, type ConnectionHandlers, type FeedSocket } from "../../../../src/exchange/bitstamp/connection.ts";
 
 const CHANNELS = ["live_orders_btcusd", "live_trades_btcusd"];

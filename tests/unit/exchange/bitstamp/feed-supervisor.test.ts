@@ -5,9 +5,9 @@
  * 500 ms to 1 s); the only time bounds asserted are generous ones.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { nowMicros } from "../../../../src/clock.ts";
+import { nowMicros } from "../../../../src/base/clock.ts";
 import { startFeedSupervisor, type FeedEvent } from "../../../../src/exchange/bitstamp/feed-supervisor.ts";
-import { exchangeMicrosOf } from "../../../../src/exchange/bitstamp/gap-frame.ts";
+import { exchangeMicrosOf } from "../../../../src/model/gap-record.ts";
 import { createBunSocket } from "../../../../src/runtime/bun/websocket.ts";
 import { channelOf } from "../../../support/fake-exchange-protocol.ts";
 import { startFakeExchange } from "../../../support/fake-exchange.ts";

@@ -5,9 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import { JsonNumber, numberText, parseJsonExact } from "../../../../src/exchange/bitstamp/exact-json.ts";
+import { JsonNumber, numberText, parseJsonExact } from "../../../../src/base/exact-json.ts";
 import { parseKnownLayout } from "../../../../src/exchange/bitstamp/frame-layouts.ts";
-import { OrderDataSchema, TradeDataSchema } from "../../../../src/exchange/bitstamp/schemas.ts";
+import { OrderDataSchema, TradeDataSchema } from "../../../../src/model/schemas.ts";
 import { EDGE_BASE_ORDER_2026, EDGE_BASE_TRADE_2026 } from "../../../support/edge-frames.ts";
 import { wsServerFrameEntries } from "../../../support/fixtures.ts";
 import { generateFrames } from "../../../support/frame-generator.ts";

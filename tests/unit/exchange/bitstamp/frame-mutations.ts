@@ -1,10 +1,10 @@
 /**
- * Frames to hold the decoder's fast paths (frame-layouts.ts, fast-check.ts, item-templates.ts) to
+ * Frames to hold the decoder's fast paths (frame-layouts.ts, frame-shape.ts, item-templates.ts) to
  * their general counterparts (parseJsonExact, valibot, the table-driven item encoder): real fixture
  * frames, generated ones, hand-made edge cases, and many mutations of them (a field removed, a value
  * of the wrong type, a bad decimal, a risky number, an extra field, a broken character).
  */
-import { JsonNumber, parseJsonExact } from "../../../../src/exchange/bitstamp/exact-json.ts";
+import { JsonNumber, parseJsonExact } from "../../../../src/base/exact-json.ts";
 import { EDGE_CASES } from "../../../support/edge-frames.ts";
 import { orderAndTradeFrameEntries } from "../../../support/fixtures.ts";
 import { generateFrames } from "../../../support/frame-generator.ts";

@@ -4,29 +4,21 @@
  */
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import { parseJsonExact } from "../../../../src/exchange/bitstamp/exact-json.ts";
-import {
-  BookFrameSchema,
-  ControlMessageSchema,
-  DECIMAL_STRING_RE,
-  DetailBookFrameSchema,
-  EnvelopeSchema,
-  OrderFrameSchema,
-  RestOrderBookGroup1Schema,
-  RestOrderBookGroup2Schema,
-  TradeFrameSchema,
-  TradingPairsInfoSchema,
-} from "../../../../src/exchange/bitstamp/schemas.ts";
+import { parseJsonExact } from "../../../../src/base/exact-json.ts";
+import { DECIMAL_STRING_RE, EnvelopeSchema, OrderFrameSchema, TradeFrameSchema } from "../../../../src/model/schemas.ts";
+import { ControlMessageSchema } from "../../../../src/exchange/bitstamp/control-frames.ts";
+import { TradingPairsInfoSchema } from "../../../../src/exchange/bitstamp/pairs.ts";
+import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
 import { restBodies, wsServerFrameEntries } from "../../../support/fixtures.ts";
 
-function schemaFor(frame: Record<string, unknown>): v.GenericSchema {
+/** The schema of a frame obcap reads; undefined for the book channels it only counts. */
+function schemaFor(frame: Record<string, unknown>): v.GenericSchema | undefined {
   const channel = String(frame.channel);
   const event = String(frame.event);
   if (event.startsWith("bts:")) return ControlMessageSchema;
   if (channel.startsWith("live_orders_")) return OrderFrameSchema;
   if (channel.startsWith("live_trades_")) return TradeFrameSchema;
-  if (channel.startsWith("detail_order_book_")) return DetailBookFrameSchema;
-  if (channel.startsWith("order_book_") || channel.startsWith("diff_order_book_")) return BookFrameSchema;
+  if (/^(detail_|diff_)?order_book_/.test(channel)) return undefined;
   throw new Error(`no schema for ${channel}/${event}`);
 }
 
@@ -55,30 +47,26 @@ describe("schemas on real frames", () => {
     const failures: string[] = [];
     for (const { where, text } of frames) {
       const frame = parseJsonExact(text) as Record<string, unknown>;
-      const result = v.safeParse(schemaFor(frame), frame);
-      if (!result.success) failures.push(`${where}: ${v.summarize(result.issues)}`);
+      const schema = schemaFor(frame);
+      if (schema === undefined) {
+        // Book channels are not stored: the decoder counts them as a kind it does not store.
+        if (decodeFrame(text, 0).kind !== "unknown") failures.push(`${where}: a book frame not decoded as unknown`);
+      } else {
+        const result = v.safeParse(schema, frame);
+        if (!result.success) failures.push(`${where}: ${v.summarize(result.issues)}`);
+      }
       if (!v.safeParse(EnvelopeSchema, frame).success) failures.push(`${where}: envelope`);
     }
     expect(failures).toEqual([]);
   });
 
-  test("every real REST body validates against its schema", () => {
-    const schemas = {
-      "trading-pairs-info": TradingPairsInfoSchema,
-      "order-book-group1": RestOrderBookGroup1Schema,
-      "order-book-group2": RestOrderBookGroup2Schema,
-    } as const;
-    const bodies = restBodies();
-    expect(bodies.length).toBe(24);
+  test("every real trading-pairs-info body validates against its schema", () => {
+    const bodies = restBodies().filter((body) => body.kind === "trading-pairs-info");
+    expect(bodies.length).toBeGreaterThan(0);
     for (const body of bodies) {
-      const result = v.safeParse(schemas[body.kind], JSON.parse(body.text));
+      const result = v.safeParse(TradingPairsInfoSchema, JSON.parse(body.text));
       expect(result.success ? "" : `${body.where}: ${v.summarize(result.issues)}`).toBe("");
     }
-  });
-
-  test("a group=1 body is not a group=2 body (order id missing)", () => {
-    const group1 = restBodies().find((b) => b.kind === "order-book-group1");
-    expect(v.safeParse(RestOrderBookGroup2Schema, JSON.parse(group1?.text ?? "{}")).success).toBe(false);
   });
 });
 

@@ -2,12 +2,12 @@
  * A feed supervisor wired to the in-process fake exchange, recording what it passes on, for the
  * supervisor tests. Every wait is on a condition re-checked when something is recorded, with a bound.
  */
-import { nowMicros } from "../../../../src/clock.ts";
-import type { ObcapError } from "../../../../src/errors.ts";
+import { nowMicros } from "../../../../src/base/clock.ts";
+import type { ObcapError } from "../../../../src/base/errors.ts";
 import {
   startFeedSupervisor, type FeedEvent, type FeedSupervisor, type FeedSupervisorOptions,
 } from "../../../../src/exchange/bitstamp/feed-supervisor.ts";
-import type { FeedGap } from "../../../../src/exchange/bitstamp/gap-frame.ts";
+import type { FeedGap } from "../../../../src/model/gap-record.ts";
 import { createBunSocket } from "../../../../src/runtime/bun/websocket.ts";
 import type { FakeExchange } from "../../../support/fake-exchange.ts";
 

@@ -8,7 +8,7 @@ import {
   ThrottlingException,
 } from "@aws-sdk/client-dynamodb";
 import { classifyAwsError, type AwsErrorContext } from "../../../../src/store/dynamodb/aws-errors.ts";
-import { ObcapError } from "../../../../src/errors.ts";
+import { ObcapError } from "../../../../src/base/errors.ts";
 
 const context: AwsErrorContext = {
   table: "obcap-test",

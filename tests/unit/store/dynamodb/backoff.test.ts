@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { backoffCeilingMs, backoffDelayMs } from "../../../../src/store/dynamodb/backoff.ts";
+import { backoffCeilingMs, backoffDelayMs } from "../../../../src/base/backoff.ts";
 
 const options = { baseMs: 50, maxMs: 20_000 };
 

@@ -4,8 +4,9 @@
  * byte-identical strings and exactly the same numbers; compact frames come back byte for byte.
  */
 import { describe, expect, test } from "bun:test";
-import { decodeFrame, type MarketEvent } from "../../../../src/pipeline/decode.ts";
-import { JsonNumber } from "../../../../src/exchange/bitstamp/exact-json.ts";
+import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../../../../src/model/events.ts";
+import { JsonNumber } from "../../../../src/base/exact-json.ts";
 import {
   RESERVED_ATTRIBUTES,
   decodeItem,

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { decodeFrame } from "../../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
 import { encodeItem, type Item } from "../../../../src/store/dynamodb/item-codec.ts";
 import {
   ITEM_MAX_BYTES,

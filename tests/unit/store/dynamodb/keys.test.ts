@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { decodeFrame, type MarketEvent } from "../../../../src/pipeline/decode.ts";
+import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../../../../src/model/events.ts";
 import {
   DEFAULT_SHARDS,
   META_KEY,

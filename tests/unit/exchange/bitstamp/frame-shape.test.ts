@@ -4,9 +4,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import { parseJsonExact } from "../../../../src/exchange/bitstamp/exact-json.ts";
-import { isDecimalText, isIntegerText, isOrderFrame, isTradeFrame } from "../../../../src/exchange/bitstamp/fast-check.ts";
-import { DECIMAL_STRING_RE, INTEGER_STRING_RE, ORDER_EVENTS, OrderFrameSchema, TradeFrameSchema } from "../../../../src/exchange/bitstamp/schemas.ts";
+import { parseJsonExact } from "../../../../src/base/exact-json.ts";
+import { isDecimalText, isIntegerText, isOrderFrame, isTradeFrame } from "../../../../src/exchange/bitstamp/frame-shape.ts";
+import { DECIMAL_STRING_RE, INTEGER_STRING_RE, ORDER_EVENTS, OrderFrameSchema, TradeFrameSchema } from "../../../../src/model/schemas.ts";
 import { orderAndTradeFrameEntries } from "../../../support/fixtures.ts";
 import { baseFrames, objectMutations, rng } from "./frame-mutations.ts";
 

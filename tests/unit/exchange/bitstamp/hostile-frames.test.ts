@@ -13,10 +13,10 @@
  * whole table (name, decode result, step that threw or flag, time).
  */
 import { describe, expect, test } from "bun:test";
-import { decodeFrame } from "../../../src/pipeline/decode.ts";
-import { StoredItems } from "../../../src/pipeline/stored-item.ts";
-import { itemProblem } from "../../../src/store/dynamodb/item-limits.ts";
-import { hostileFrames, type HostileFrame } from "../../support/hostile-frames.ts";
+import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
+import { StoredItems } from "../../../../src/pipeline/stored-item.ts";
+import { itemProblem } from "../../../../src/store/dynamodb/item-limits.ts";
+import { hostileFrames, type HostileFrame } from "../../../support/hostile-frames.ts";
 
 const RX = 1_788_551_766_927_713;
 

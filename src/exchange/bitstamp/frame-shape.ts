@@ -13,7 +13,7 @@
  * valibot's `safeParse` builds a whole output object per frame (~1.7 µs per frame); these checks
  * read each field once (~0.1 µs).
  */
-import { JsonNumber } from "./exact-json.ts";
+import { JsonNumber } from "../../base/exact-json.ts";
 
 const ZERO = 48;
 const NINE = 57;

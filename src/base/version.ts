@@ -1,4 +1,4 @@
 /** obcap's version, from package.json (bundled into the binary at build time). */
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 export const VERSION: string = pkg.version;

@@ -3,10 +3,11 @@
  * trades -> event) and on broken frames, whose messages must say what, where, and quote the frame.
  */
 import { describe, expect, test } from "bun:test";
-import { JsonNumber } from "../../../src/exchange/bitstamp/exact-json.ts";
-import { decodeFrame, type DecodeResult, type MarketEvent } from "../../../src/pipeline/decode.ts";
-import { bookFrames, controlFrames, orderAndTradeFrameEntries, wsServerFrameEntries } from "../../support/fixtures.ts";
-import { baseFrames, objectMutations, rng, textMutations } from "../exchange/bitstamp/frame-mutations.ts";
+import { JsonNumber } from "../../../../src/base/exact-json.ts";
+import { decodeFrame, type DecodeResult } from "../../../../src/exchange/bitstamp/decode.ts";
+import type { MarketEvent } from "../../../../src/model/events.ts";
+import { bookFrames, controlFrames, orderAndTradeFrameEntries, wsServerFrameEntries } from "../../../support/fixtures.ts";
+import { baseFrames, objectMutations, rng, textMutations } from "./frame-mutations.ts";
 
 const RX = 1_788_551_766_927_713;
 

@@ -11,75 +11,26 @@
  * (ids above 2^53, `1e-08`, `3.0`) arrives as a `JsonNumber` with its source text.
  */
 import * as v from "valibot";
-import type { ErrorCode } from "../errors.ts";
-import { parseChannel, type ParsedChannel, type Stream } from "../exchange/bitstamp/channels.ts";
-import { jsonNestingExceeds, parseJsonExact } from "../exchange/bitstamp/exact-json.ts";
-import { isOrderFrame, isTradeFrame } from "../exchange/bitstamp/fast-check.ts";
-import { parseKnownLayout } from "../exchange/bitstamp/frame-layouts.ts";
-import { GAP_EVENT, GapRecordSchema, OWN_EVENT_PREFIX, gapOfRecord, type GapReason } from "../exchange/bitstamp/gap-frame.ts";
+import type { ErrorCode } from "../../base/errors.ts";
+import { parseChannel, type ParsedChannel, type Stream } from "../../model/channels.ts";
+import { jsonNestingExceeds, parseJsonExact } from "../../base/exact-json.ts";
+import { isOrderFrame, isTradeFrame } from "./frame-shape.ts";
+import { parseKnownLayout } from "./frame-layouts.ts";
+import { GAP_EVENT, GapRecordSchema, OWN_EVENT_PREFIX, gapOfRecord, type GapReason } from "../../model/gap-record.ts";
+import { CONTROL_EVENTS, ControlMessageSchema, type ControlMessage } from "./control-frames.ts";
+import type { GapEvent, MarketEvent } from "../../model/events.ts";
 import {
-  CONTROL_EVENTS,
   ORDER_EVENTS,
-  ControlMessageSchema,
   EnvelopeSchema,
   OrderFrameSchema,
   TradeFrameSchema,
-  type ControlMessage,
   type OrderData,
   type OrderEventName,
   type TradeData,
-} from "../exchange/bitstamp/schemas.ts";
+} from "../../model/schemas.ts";
 
 /** Codes of frames that cannot be decoded; counted by the pipeline, never fatal. */
 export type FrameErrorCode = Extract<ErrorCode, "E_FRAME_UTF8" | "E_FRAME_JSON" | "E_FRAME_INVALID">;
-
-interface MarketEventBase {
-  pair: string;
-  /** The channel as received, e.g. `live_orders_btcusd`. */
-  channel: string;
-  /** Top-level fields other than `data`, `channel`, `event`, in wire order (event_id, pre_event_id, order_source, new ones). */
-  extra: Record<string, unknown>;
-  /** `event_id` when the frame has one (2026+ `live_orders`). */
-  eventId: string | undefined;
-  /** `pre_event_id`: the previous event's `event_id` on the same channel. */
-  preEventId: string | undefined;
-  /** Receive time, microseconds since the epoch (obcap's clock). */
-  rxMicros: number;
-  /** Top-level keys in wire order, so the stored item can rebuild the frame byte for byte. */
-  topLevelKeys?: readonly string[];
-}
-
-/** One `live_orders_<pair>` event. `data` is the wire object itself (key order kept). */
-export interface OrderEvent extends MarketEventBase {
-  stream: "orders";
-  event: OrderEventName;
-  data: OrderData;
-}
-
-/** One `live_trades_<pair>` trade. */
-export interface TradeEvent extends MarketEventBase {
-  stream: "trades";
-  event: "trade";
-  data: TradeData;
-}
-
-/** A stored event; `stream` discriminates the `data` type. */
-export type MarketEvent = OrderEvent | TradeEvent;
-
-/**
- * An interval of one channel in which events may be missing, from a gap record (written by obcap
- * itself: src/exchange/bitstamp/gap-frame.ts). Stored as a gap item, never as an event.
- */
-export interface GapEvent {
-  pair: string;
-  stream: Stream;
-  channel: string;
-  startMicros: number;
-  endMicros: number;
-  reason: GapReason;
-  /** When obcap recorded the gap (receive clock, µs). */
-  rxMicros: number;
-}
 
 export type DecodeResult =
   | { kind: "event"; event: MarketEvent }
@@ -109,7 +60,7 @@ export const MAX_FRAME_NESTING = 32;
  * Most digits a `data.microtimestamp` may have: every sort key starts with the microtimestamp
  * zero-padded to 16 digits (µs since 1970 has 16 digits until the year 2286), so that string order
  * is time order (keys.ts). A longer one has no hour bucket or sort key (from 20 digits it is not even
- * a date): E_FRAME_INVALID, like a gap record's times (gap-frame.ts, 1 to 16 digits).
+ * a date): E_FRAME_INVALID, like a gap record's times (model/gap-record.ts, 1 to 16 digits).
  */
 export const MAX_MICROTIMESTAMP_DIGITS = 16;
 
@@ -123,7 +74,7 @@ const ORDER_EVENT_SET: ReadonlySet<string> = new Set(ORDER_EVENTS);
  * Never throws: every problem is an `invalid` result whose message names the channel and event,
  * lists valibot's issues as "× message → at path" and quotes the first 200 characters. Besides the
  * schemas, a frame must nest at most {@link MAX_FRAME_NESTING} levels and an event's microtimestamp
- * have at most {@link MAX_MICROTIMESTAMP_DIGITS} digits (tests/unit/pipeline/hostile-frames.test.ts).
+ * have at most {@link MAX_MICROTIMESTAMP_DIGITS} digits (tests/unit/exchange/bitstamp/hostile-frames.test.ts).
  */
 export function decodeFrame(frame: Uint8Array | string, rxMicros: number): DecodeResult {
   let text: string;
@@ -181,7 +132,7 @@ export function decodeFrame(frame: Uint8Array | string, rxMicros: number): Decod
   // A new event name on a stored channel (Bitstamp adds fields and events over the years) is counted
   // and logged once per kind, like a new channel; a known event with a broken shape is invalid.
   if (stream === "orders" ? !ORDER_EVENT_SET.has(event) : event !== "trade") return { kind: "unknown", event, channel };
-  // The layout parser and the hand check (fast-check.ts) accept only what the schema accepts;
+  // The layout parser and the hand check (frame-shape.ts) accept only what the schema accepts;
   // anything they doubt goes to valibot, which decides and words the error.
   if (known?.stream !== stream && !(stream === "orders" ? isOrderFrame(frameObject) : isTradeFrame(frameObject))) {
     const result = v.safeParse(stream === "orders" ? OrderFrameSchema : TradeFrameSchema, frameObject);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LogThrottle } from "../../../../src/exchange/bitstamp/log-throttle.ts";
+import { LogThrottle } from "../../../src/base/log-throttle.ts";
 
 describe("LogThrottle", () => {
   test("lets the first lines through, then one per interval with the count of those left out", () => {

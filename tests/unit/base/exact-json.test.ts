@@ -14,8 +14,8 @@ import {
   parseJsonExact,
   parseJsonWithSource,
   stringifyExact,
-} from "../../../../src/exchange/bitstamp/exact-json.ts";
-import { allWsServerFrames } from "../../../support/fixtures.ts";
+} from "../../../src/base/exact-json.ts";
+import { allWsServerFrames } from "../../support/fixtures.ts";
 
 /** mulberry32: deterministic, so a failure names a reproducible case. */
 function rng(seed: number): () => number {

@@ -32,11 +32,6 @@ const PREFIXES: readonly ChannelPrefix[] = [
 /** A pair as Bitstamp spells it in channel names: lower-case letters and digits, optional `-perp`. */
 export const PAIR_PATTERN = /^[a-z0-9]+(?:-perp)?$/;
 
-/** Bitstamp drops frames from the client above this size (close 1009 "read limited at 513 bytes"). */
-export const MAX_CLIENT_FRAME_BYTES = 512;
-
-/** Documented limit; "a 1025th subscription causes the connection to be silently closed". */
-export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 1024;
 
 /** A channel name split into its parts; `stream` is set only for the stored `live_*` channels. */
 export interface ParsedChannel {
@@ -61,19 +56,4 @@ export function parseChannel(channel: string): ParsedChannel | undefined {
     }
   }
   return undefined;
-}
-
-/** `{"event":"bts:subscribe","data":{"channel":"<name>"}}`, byte for byte as real clients send it. */
-export function subscribeFrame(channel: string): string {
-  return JSON.stringify({ event: "bts:subscribe", data: { channel } });
-}
-
-/** `{"event":"bts:unsubscribe","data":{"channel":"<name>"}}`. */
-export function unsubscribeFrame(channel: string): string {
-  return JSON.stringify({ event: "bts:unsubscribe", data: { channel } });
-}
-
-/** The application heartbeat; the server answers `bts:heartbeat` with `{"status":"success"}`. */
-export function heartbeatFrame(): string {
-  return '{"event":"bts:heartbeat"}';
 }

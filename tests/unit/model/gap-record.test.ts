@@ -3,11 +3,12 @@
  * one), and its DynamoDB item (keys, attributes, and the record rebuilt byte for byte from the item).
  */
 import { describe, expect, test } from "bun:test";
-import { exchangeMicrosOf, gapFrame, gapRecord, GAP_REASONS, type FeedGap } from "../../../../src/exchange/bitstamp/gap-frame.ts";
-import { decodeFrame, decodeOwnRecord, type GapEvent } from "../../../../src/pipeline/decode.ts";
-import { parseRecordedLine } from "../../../../src/journal/journal-line.ts";
-import { decodeItem, decodeItemRx, encodeGapItem, isGapItem } from "../../../../src/store/dynamodb/item-codec.ts";
-import { parseGapPartitionKey, parsePartitionKey } from "../../../../src/store/dynamodb/keys.ts";
+import { exchangeMicrosOf, gapFrame, gapRecord, GAP_REASONS, type FeedGap } from "../../../src/model/gap-record.ts";
+import { decodeFrame, decodeOwnRecord } from "../../../src/exchange/bitstamp/decode.ts";
+import type { GapEvent } from "../../../src/model/events.ts";
+import { parseRecordedLine } from "../../../src/journal/journal-line.ts";
+import { decodeItem, decodeItemRx, encodeGapItem, isGapItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { parseGapPartitionKey, parsePartitionKey } from "../../../src/store/dynamodb/keys.ts";
 
 const RX = 1_788_551_770_000_123;
 const GAP: FeedGap = { channel: "live_orders_btcusd", startMicros: 1_788_551_766_927_713, endMicros: 1_788_551_769_931_042, reason: "stale" };
