@@ -28,11 +28,11 @@ java:
 	  fi; \
 	fi
 
-# One executable; every Worker (writer, journal, uploader) is an extra entrypoint so it is compiled in (BUN-NOTES).
+# One executable; the pipeline Worker is an extra entrypoint so it is compiled in (BUN-NOTES).
 dist/obcap: node_modules/.install-stamp $(SOURCES)
 	@mkdir -p dist
 	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-	  src/cli/main.ts src/cli/writer.worker.ts src/cli/journal.worker.ts src/cli/uploader.worker.ts --outfile dist/obcap
+	  src/cli/main.ts src/cli/pipeline.worker.ts --outfile dist/obcap
 	@ls -l dist/obcap | awk '{printf "dist/obcap: %.1f MB\n", $$5/1048576}'
 
 build: dist/obcap
@@ -40,9 +40,15 @@ build: dist/obcap
 typecheck: install
 	$(TSC) --noEmit -p .
 
-# Starts DynamoDB Local on a free port, runs bun test, stops it.
+# Starts DynamoDB Local on a free port, runs bun test, stops it; then the core's unit tests under Deno.
 test: install java build typecheck
 	$(BUN) tests/support/run-with-services.ts --timeout 120000
+	$(MAKE) --no-print-directory test-deno
+
+# The core's unit tests under Deno (from npm), offline; the list is tests/deno/core-tests.ts (tests/deno/README.md).
+.PHONY: test-deno
+test-deno: install
+	DENO_NO_UPDATE_CHECK=1 node_modules/.bin/deno run --allow-all --no-config tests/deno/run.ts
 
 # Live capture of Bitstamp (needs internet, no AWS): journal segments in obcap-data/segments/.
 run: build

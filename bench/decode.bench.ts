@@ -7,14 +7,16 @@
  *   (frame-layouts.ts) and encoded by the item templates (item-templates.ts);
  * - exact path: 19-digit ids above 2^53 and Python exponent numbers (`6.112e-05`): reviver path,
  *   valibot-backed shape check and the table-driven item encoder.
- * For each: decodeFrame alone, decodeFrame + encodeItem (the writer worker's per-frame work), and
+ * For each: decodeFrame alone, decodeFrame + encodeItem (the upload stage's per-frame work), and
  * decodeItem (export). Each figure is the median of 5 runs over the whole set, after a warm-up.
  */
 import { hasRiskyNumberToken } from "../src/base/exact-json.ts";
 import { parseKnownLayout } from "../src/exchange/bitstamp/frame-layouts.ts";
 import { decodeFrame } from "../src/exchange/bitstamp/decode.ts";
 import type { MarketEvent } from "../src/model/events.ts";
-import { decodeItem, encodeItem, type Item } from "../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../src/store/dynamodb/event-item.ts";
+import { decodeItem } from "../src/store/dynamodb/item-decoder.ts";
+import type { Item } from "../src/store/dynamodb/item.ts";
 import { generateFrames } from "../tests/support/frame-generator.ts";
 
 const FRAMES = 50_000;

@@ -4,7 +4,7 @@
  * msgs/s, and how many hours of journal a 2 GB budget holds at 200 and 1,000 msgs/s.
  *
  * Load: 200,000 journal lines of generated 2026 frames (btcusd + ethusd, bursts, receive times 200 µs
- * apart), compressed the way the journal Worker does it (segment-compressor.ts: members of ~1 MiB of
+ * apart), compressed the way the journal stage does it (segment-compressor.ts: members of ~1 MiB of
  * whole lines), median of 3 runs per codec. Also the real SegmentCompressor end to end on a 64 MiB
  * segment file at the default level. Prints one JSON object of figures on the last line.
  */
@@ -84,7 +84,7 @@ const z = zlib as unknown as { zstdCompressSync?: (d: Uint8Array, o: object) => 
 if (z.zstdCompressSync) codecs.push(measure("zstd 3 (runtime, for comparison)", () => z.zstdCompressSync!(data, { params: { [z.constants.ZSTD_c_compressionLevel!]: 3 } }).length));
 codecs.push(measure("brotli 5 (runtime, for comparison)", () => zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }).length));
 
-// The real compressor on a 64 MiB segment at the default level, blocks as the journal Worker does them.
+// The real compressor on a 64 MiB segment at the default level, blocks as the journal stage does them.
 const dir = join(tmpdir(), `obcap-bench-compress-${process.pid}`);
 mkdirSync(join(dir, SEGMENTS_DIR), { recursive: true });
 const name = "1796420000000000-1.ndjson";

@@ -31,7 +31,8 @@ import { join } from "node:path";
 import { nowMicros } from "../src/base/clock.ts";
 import { decodeFrame } from "../src/exchange/bitstamp/decode.ts";
 import { BatchWriter } from "../src/store/dynamodb/batch-writer.ts";
-import { encodeItem, type Item } from "../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../src/store/dynamodb/event-item.ts";
+import type { Item } from "../src/store/dynamodb/item.ts";
 import { generateFrames } from "../tests/support/frame-generator.ts";
 import type { RawWriterJob, RawWriterReport } from "./raw-writer.worker.ts";
 import {
@@ -79,8 +80,8 @@ interface RawRun {
 }
 
 /**
- * `journal`: the default capture (ring -> journal Worker -> segment files -> uploader Worker -> DynamoDB),
- * journal in a fresh temporary directory. `direct`: `--no-journal` (ring -> writer Worker -> DynamoDB).
+ * `journal`: the default capture (ring -> pipeline Worker: journal stage -> segment files -> upload stage -> DynamoDB),
+ * journal in a fresh temporary directory. `direct`: `--no-journal` (ring -> pipeline Worker: upload stage -> DynamoDB).
  */
 type Variant = "journal" | "direct";
 

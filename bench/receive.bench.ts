@@ -23,7 +23,7 @@
  * Each mode runs REPEATS times (median), interleaved, after one short warm-up run per mode.
  */
 import { nowMicros } from "../src/base/clock.ts";
-import type { FeedSocket, SocketFactory } from "../src/exchange/bitstamp/connection.ts";
+import type { FeedSocket, SocketFactory } from "../src/runtime/ports.ts";
 import { startFeedSupervisor } from "../src/exchange/bitstamp/feed-supervisor.ts";
 import { FramePublisher } from "../src/queue/frame-publisher.ts";
 import { createRing, RingProducer } from "../src/queue/ring.ts";

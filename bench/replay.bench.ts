@@ -26,7 +26,7 @@ import { journalLine, parseRecordedLine } from "../src/journal/journal-line.ts";
 import { parseJsonExact } from "../src/base/exact-json.ts";
 import { decodeFrame } from "../src/exchange/bitstamp/decode.ts";
 import type { MarketEvent } from "../src/model/events.ts";
-import { encodeItem } from "../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../src/store/dynamodb/event-item.ts";
 import { StoredItems } from "../src/pipeline/stored-item.ts";
 import { mapRecordedLine } from "../src/replay/line-mapper.ts";
 import { LineSplitter } from "../src/replay/line-splitter.ts";

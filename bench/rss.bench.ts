@@ -24,7 +24,7 @@ const RATE = 5_000;
 const DURATION_S = 30;
 const SAMPLE_MS = 250;
 const MIB = 1024 * 1024;
-const TARGET_RSS_MIB = 64;
+const TARGET_RSS_MIB = 96;
 const TRACE_EVERY_S = 5;
 
 type Mode = "dynamodb" | "journal" | "journalSmallRing";

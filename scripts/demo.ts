@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
-import { decodeItem } from "../src/store/dynamodb/item-codec.ts";
+import { decodeItem } from "../src/store/dynamodb/item-decoder.ts";
 
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 5);
 const env = { ...process.env, AWS_ACCESS_KEY_ID: "demo", AWS_SECRET_ACCESS_KEY: "demo", AWS_REGION: "us-east-1" };

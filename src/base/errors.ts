@@ -101,6 +101,15 @@ export function isObcapError(err: unknown): err is ObcapError {
 }
 
 /**
+ * `code` when it is one of {@link ERROR_CODES}, else `fallback`: for a code that arrives as text (a
+ * worker's error message), so a code this build does not know still maps to a real exit code.
+ * Own keys only: "toString" or "__proto__" are not codes.
+ */
+export function knownErrorCode(code: string, fallback: ErrorCode = "E_WORKER_FAILED"): ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : fallback;
+}
+
+/**
  * One line for an unknown error: `name: message`. Never the error object itself: from a minified
  * binary that dumps tens of KB of source (BUN-NOTES, AWS SDK errors).
  */

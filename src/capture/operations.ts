@@ -10,27 +10,13 @@
 import { log } from "../base/log.ts";
 import type { MicrosClock } from "../base/clock.ts";
 import { describeError, obcapError } from "../base/errors.ts";
-import { acquireJournalLock, describeHolder, type FileLock, type LockHolder } from "../journal/lock.ts";
+import { acquireJournalLock, describeHolder, type LockHolder } from "../journal/lock.ts";
+import type { FileLock } from "../runtime/ports.ts";
 import { renderCaptureMetrics, type CaptureSnapshot } from "../metrics/capture-metrics.ts";
 import { createMetricsHandler } from "../metrics/http-handler.ts";
 import { VERSION } from "../base/version.ts";
+import type { HttpListener, ListenHttp } from "../runtime/ports.ts";
 
-export interface ListenHttpOptions {
-  hostname: string;
-  port: number;
-  fetch(request: Request): Response | Promise<Response>;
-}
-
-export interface HttpListener {
-  /** The bound port (the one asked for, or the one picked for port 0). */
-  readonly port: number;
-  /** `http://host:port` */
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** Starts an HTTP server; throws when the address cannot be bound. */
-export type ListenHttp = (options: ListenHttpOptions) => HttpListener;
 
 /** Where `--metrics-port`/`--metrics-host` put the endpoint. */
 export interface MetricsOptions {

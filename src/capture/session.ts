@@ -1,33 +1,31 @@
 /**
- * One capture session: check pairs and table, start the consumer of the ring (the journal Workers, or
- * the writer Worker with --no-journal), start the feed supervisor (heartbeats, reconnects, gaps), pump
- * frames and gap records into the ring until told to stop, then drain and report. Web standards only;
- * the runtime (socket factory, Workers, signals) is passed in (`src/runtime/bun/`).
+ * One capture session: check pairs and table, start the pipeline Worker that consumes the ring, start
+ * the feed supervisor (heartbeats, reconnects, gaps), pump frames and gap records into the ring until
+ * told to stop, then drain and report. Web standards only; the runtime (socket factory, Workers,
+ * signals) is passed in (`src/runtime/bun/`).
  *
- *   exchange --frames--> FramePublisher --ring--> journal Worker -> segments -> uploader -> DynamoDB
- *                                              \-> writer Worker (--no-journal) -> DynamoDB | lines
+ *   exchange --frames--> FramePublisher --ring--> pipeline Worker: journal stage -> segments -> upload stage -> DynamoDB
+ *                                                 (--no-journal: journal stage -> --out, or upload stage from the ring)
  *
  * What the run's figures promise: every frame received is journaled (or, without a journal, settled
  * in the table or `--out`), quarantined (too large for the queue), or counted as lost and covered by a
  * gap record; `framesReceived = settledFrames + oversizeFrames + lostFrames`.
  */
-import { ERROR_CODES, EXIT, describeError, isObcapError, obcapError, type ExitCode, type ObcapError } from "../base/errors.ts";
+import { EXIT, describeError, isObcapError, obcapError, type ExitCode, type ObcapError } from "../base/errors.ts";
 import { log } from "../base/log.ts";
 import type { MicrosClock } from "../base/clock.ts";
 import { channelName, type Stream } from "../model/channels.ts";
-import type { SocketFactory } from "../exchange/bitstamp/connection.ts";
+import type { SocketFactory } from "../runtime/ports.ts";
 import { startFeedSupervisor, type FeedStats, type FeedSupervisor } from "../exchange/bitstamp/feed-supervisor.ts";
 import { gapFrame, type FeedGap } from "../model/gap-record.ts";
 import { fetchExchangePairs, MAX_CHANNELS_PER_CONNECTION, resolvePairs } from "../exchange/bitstamp/pairs.ts";
 import { createRing, RingProducer } from "../queue/ring.ts";
 import { FramePublisher, type LossInfo } from "../queue/frame-publisher.ts";
-import { emptyWriterStats, type WriterMessage, type WriterStats, type WriterTarget } from "../pipeline/writer-protocol.ts";
+import type { PipelineStats } from "../pipeline/pipeline-stats.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
-import type { JournalSettings } from "../pipeline/journal-protocol.ts";
-import {
-  startJournalPipeline, type ConsumerEnd, type JournalPipeline, type JournalSummary, type JournalWorkers, type ShutdownPlan,
-} from "./journal-pipeline.ts";
+import type { JournalSettings } from "../journal/journal-protocol.ts";
+import { startPipeline, type JournalSummary, type PipelineHandle, type ShutdownPlan } from "./pipeline-handle.ts";
 import { readPreviousRun, writeRunFile, type PreviousRun } from "../journal/previous-run.ts";
 import { describeBytes, resolveBudget, type DiskAtStart } from "../journal/disk-budget.ts";
 import type { KeeperSettings } from "../journal/journal-keeper.ts";
@@ -35,8 +33,9 @@ import { listSegments } from "../journal/segments.ts";
 import { segmentDiskBytes } from "../journal/segment-sizes.ts";
 import { statfsSync } from "node:fs";
 import { runStartRecords, type RunStart } from "./run-start.ts";
-import type { FileLock, LockHolder } from "../journal/lock.ts";
-import { startOperations, type CaptureProbe, type ListenHttp, type MetricsOptions } from "./operations.ts";
+import type { LockHolder } from "../journal/lock.ts";
+import type { CreateWorker, FileLock, ListenHttp, OnStopSignal } from "../runtime/ports.ts";
+import { startOperations, type CaptureProbe, type MetricsOptions } from "./operations.ts";
 
 export interface CaptureOptions {
   /** `--pair` values already split (or `["all"]`). */
@@ -53,9 +52,10 @@ export interface CaptureOptions {
     | { kind: "journal-lines"; path: string | null }
     | { kind: "journal-only" };
   /**
-   * The durable journal (`--journal DIR`): every frame is appended there first; with a table an
-   * uploader writes DynamoDB from it. Undefined (`--no-journal`): the writer Worker takes frames from
-   * the ring straight to DynamoDB or journal lines, with no durability across crashes.
+   * The durable journal (`--journal DIR`): every frame is appended there first; with a table the
+   * upload stage writes DynamoDB from it. Undefined (`--no-journal`): the upload stage reads the ring
+   * straight to DynamoDB, or the journal stage writes the lines to `--out`, with no durability across
+   * crashes.
    */
   journal?: JournalSettings;
   /** `--out` beside the journal: a best-effort copy of the journal lines (a path, or stdout: null). */
@@ -85,11 +85,9 @@ export interface CaptureOptions {
 
 export interface CaptureRuntime {
   createSocket: SocketFactory;
-  createWriterWorker(): Worker;
-  /** The journal and uploader Workers (needed when `journal` is set). */
-  journalWorkers?: JournalWorkers;
-  /** Calls `onStop` on SIGINT/SIGTERM; returns a function that removes the handlers. */
-  onStopSignal(onStop: (signal: string) => void): () => void;
+  /** The pipeline Worker (src/cli/pipeline.worker.ts). */
+  createPipelineWorker: CreateWorker;
+  onStopSignal: OnStopSignal;
   clock: MicrosClock;
   /** The kernel's file lock, flock (needed when `journalDir` is set). */
   fileLock?: FileLock;
@@ -108,7 +106,7 @@ export interface CaptureResult {
   oversizeFrames: number;
   /** Of them: lost (queue full, shutdown deadline), each covered by a gap record (see the log otherwise). */
   lostFrames: number;
-  writer?: WriterStats;
+  writer?: PipelineStats;
   /** Connections, reconnects, gaps, overlap duplicates. */
   feed?: FeedStats;
   subscribeMicros: number;
@@ -120,12 +118,6 @@ export interface CaptureResult {
 
 type StopReason = { kind: "signal"; signal: string } | { kind: "error"; error: ObcapError };
 
-/** The consumer of the ring, either path: its figures, and its end within the shutdown plan. */
-interface RingConsumerHandle {
-  ready: Promise<void>;
-  latest(): WriterStats;
-  finished(plan: ShutdownPlan): Promise<ConsumerEnd>;
-}
 
 /**
  * Runs a capture to its end. Throws ObcapError for start-up failures; later ones are in the result.
@@ -160,7 +152,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     );
   }
 
-  let target: WriterTarget | { kind: "journal-only" };
+  let target: { kind: "dynamodb"; table: string; endpoint?: string; region?: string; shards: number; maxInFlight: number } | CaptureOptions["target"];
   /** DynamoDB did not answer at start-up: the uploader reads the shard count once it does. */
   let shardsPending = false;
   if (options.target.kind === "dynamodb") {
@@ -201,29 +193,25 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     onLoss: (info) => log.error(describeLoss(info)),
     onOversize: (info) => {
       const reason = `frame of ${info.frameBytes} bytes is larger than the queue's largest record (${info.maxPayloadBytes} bytes)`;
-      log.error(`${reason}; counted, ${journalPipeline ? `quarantined in ${options.journal?.dir}` : "not stored"} (raise --queue-mb): ${info.preview}`);
-      journalPipeline?.quarantineFrame("E_FRAME_OVERSIZE", reason, info.frame, info.rxMicros);
+      log.error(`${reason}; counted, ${journaled ? `quarantined in ${options.journal?.dir}` : "not stored"} (raise --queue-mb): ${info.preview}`);
+      pipeline.quarantineFrame("E_FRAME_OVERSIZE", reason, info.frame, info.rxMicros);
     },
   });
 
   const onWorkerFatal = (error: ObcapError) => stop({ kind: "error", error });
-  let journalPipeline: JournalPipeline | undefined;
-  if (options.journal) {
-    if (!runtime.journalWorkers) throw obcapError("E_INTERNAL", "a journal was asked for but the runtime has no journal workers");
-    journalPipeline = startJournalPipeline(runtime.journalWorkers, {
-      ring,
-      journal: budget!.journal,
-      budget: budget!.keeper,
-      upload: target.kind === "dynamodb" ? { ...target, shards: shardsPending ? undefined : target.shards } : undefined,
-      tee: options.tee,
-      lingerMs: options.lingerMs,
-      progressEveryMs: options.progressEveryMs,
-      pid: typeof process === "object" ? process.pid : 0,
-      channels,
-      onFatal: onWorkerFatal,
-    });
-  }
-  const consumer: RingConsumerHandle = journalPipeline ?? startWriter(runtime.createWriterWorker(), ring, target as WriterTarget, options, channels, onWorkerFatal);
+  const pipeline: PipelineHandle = startPipeline(runtime.createPipelineWorker, {
+    ring,
+    journal: options.journal
+      ? { kind: "segments", settings: budget!.journal, budget: budget!.keeper, tee: options.tee }
+      : target.kind === "journal-lines" ? { kind: "stream", path: target.path } : undefined,
+    upload: target.kind === "dynamodb" ? { ...target, shards: shardsPending ? undefined : target.shards } : undefined,
+    lingerMs: options.lingerMs,
+    progressEveryMs: options.progressEveryMs,
+    pid: typeof process === "object" ? process.pid : 0,
+    channels,
+    onFatal: onWorkerFatal,
+  });
+  const journaled = options.journal !== undefined;
   let framesReceived = 0;
   let subscribeMicros = 0;
   let feed: FeedSupervisor | undefined;
@@ -233,14 +221,14 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   };
   probe.attach(() => ({
     receivedFrames: framesReceived,
-    writer: consumer.latest(),
+    writer: pipeline.latest(),
     queue: { ...publisher.stats(), ringCapacityBytes: options.queueBytes },
     ...(feed ? { connection: feed.stats() } : {}),
-    journal: journalPipeline?.backlog(),
-    disk: journalPipeline?.disk(),
+    journal: pipeline.backlog(),
+    disk: pipeline.disk(),
   }));
   try {
-    await Promise.race([consumer.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
+    await Promise.race([pipeline.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
     feed = startFeedSupervisor({
       url: options.wsUrl,
       channels,
@@ -281,7 +269,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   }
 
   const progress = setInterval(() => {
-    const w = consumer.latest();
+    const w = pipeline.latest();
     const p = publisher.stats();
     const f = feed?.stats();
     const liveness = f && (f.reconnects > 0 || f.gaps > 0 || f.overlaps > 0)
@@ -290,7 +278,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     log.info(
       `received ${framesReceived} frames, written ${w.written}, in flight ${w.inFlight}, ` +
         `queue ${(p.ringUsedBytes / 1024).toFixed(0)} KiB (high ${(p.ringHighWaterBytes / 1024).toFixed(0)} KiB), lost ${p.lostFrames}${liveness}` +
-        (journalPipeline ? `, ${journalPipeline.progressNote()}` : ""),
+        (journaled ? `, ${pipeline.progressNote()}` : ""),
     );
   }, options.logEveryMs);
 
@@ -302,17 +290,17 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   // Stop reading first (an uncovered channel gets its gap now), then let the consumer drain the ring.
   feed?.close();
   releaseRun();
-  const plan = shutdownPlan(Date.now(), options.shutdownMs, target.kind === "dynamodb" && journalPipeline !== undefined);
+  const plan = shutdownPlan(Date.now(), options.shutdownMs, target.kind === "dynamodb" && journaled);
   const { leftovers } = await publisher.close(plan.abandonAtMs - Date.now());
-  const end = await consumer.finished({ ...plan, leftovers });
+  const end = await pipeline.finished({ ...plan, leftovers });
   const p = publisher.stats();
   // Frames of the ring the consumer neither settled nor covered with a gap record: it had to be terminated.
   const unsettled = Math.max(0, p.published - end.settledFrames - end.abandonedFrames);
   const lostFrames = p.lostFrames + end.abandonedFrames + unsettled;
   if (unsettled > 0) {
     log.error(
-      `${unsettled} frames were still queued when the ${journalPipeline ? "journal" : "writer"} was stopped: counted as lost; ` +
-        (journalPipeline ? "the next start records the hole as a restart gap" : "without a journal nothing records them (see --no-journal in the README)"),
+      `${unsettled} frames were still queued when the ${journaled ? "journal" : "pipeline"} was stopped: counted as lost; ` +
+        (journaled ? "the next start records the hole as a restart gap" : "without a journal nothing records them (see --no-journal in the README)"),
     );
   }
   if (p.lostAfterClose > 0) log.warn(`${p.lostAfterClose} frames arrived after the queue was closed: counted as lost`);
@@ -432,90 +420,4 @@ function describeLoss(info: LossInfo): string {
   return info.phase === "ended"
     ? `queue recovered: ${info.lostFrames} frames (${info.lostBytes} bytes) lost between ${from} and ${to}; recorded as an overflow gap of every channel`
     : `QUEUE FULL: frames are being lost (${info.lostFrames} so far, since ${from}); the journal (or, with --no-journal, the writer) cannot keep up with the feed`;
-}
-
-function startWriter(
-  worker: Worker,
-  ring: SharedArrayBuffer,
-  target: WriterTarget,
-  options: CaptureOptions,
-  channels: readonly string[],
-  onFatal: (error: ObcapError) => void,
-): RingConsumerHandle {
-  const ready = Promise.withResolvers<void>();
-  const done = Promise.withResolvers<{ stats?: WriterStats; error?: ObcapError }>();
-  let latest: WriterStats | undefined;
-  worker.onmessage = (ev: MessageEvent<WriterMessage>) => {
-    const message = ev.data;
-    switch (message.type) {
-      case "ready":
-        ready.resolve();
-        return;
-      case "progress":
-        latest = message.stats;
-        return;
-      case "rejected":
-        log.warn(`frame rejected (${message.code}, #${message.count}): ${message.message}`);
-        return;
-      case "unknown-kind":
-        log.warn(`frames of kind ${message.kind} are not stored (counted); first: ${message.sample}`);
-        return;
-      case "retry":
-        log.debug(message.message);
-        return;
-      case "fatal": {
-        latest = message.stats;
-        const error = obcapError(knownCode(message.code), message.message);
-        ready.reject(error);
-        done.resolve({ stats: message.stats, error });
-        onFatal(error);
-        return;
-      }
-      case "done":
-        latest = message.stats;
-        done.resolve({ stats: message.stats });
-        return;
-    }
-  };
-  worker.onerror = (ev: ErrorEvent) => {
-    const error = obcapError("E_WORKER_FAILED", `the writer worker failed: ${ev.message}`);
-    ready.reject(error);
-    done.resolve({ stats: latest, error });
-    onFatal(error);
-  };
-  worker.postMessage({
-    type: "init",
-    ring,
-    target,
-    lingerMs: options.lingerMs,
-    progressEveryMs: options.progressEveryMs,
-    channels,
-  });
-  ready.promise.catch(() => {}); // observed through onFatal
-  return {
-    ready: ready.promise,
-    latest: () => latest ?? emptyWriterStats(),
-    async finished(plan) {
-      worker.postMessage({ type: "finish", leftovers: plan.leftovers });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, plan.endMs - Date.now()))));
-      const result = await Promise.race([done.promise, timeout]);
-      clearTimeout(timer);
-      worker.terminate();
-      if (result === undefined) {
-        // Not an error of its own: what it had not settled is counted as lost (exit 5).
-        log.error(`the writer did not finish within --shutdown-ms ${options.shutdownMs} (the ${target.kind === "dynamodb" ? "table" : "--out reader"} is too slow); what it had not written is lost`);
-      }
-      return {
-        stats: latest,
-        ...(result?.error ? { error: result.error } : {}),
-        settledFrames: latest?.settledFrames ?? 0,
-        abandonedFrames: 0,
-      };
-    },
-  };
-}
-
-function knownCode(code: string): ObcapError["code"] {
-  return (code in ERROR_CODES ? code : "E_WORKER_FAILED") as ObcapError["code"];
 }

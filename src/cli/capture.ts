@@ -10,12 +10,11 @@ import { onStopSignal } from "../runtime/bun/signals.ts";
 import { listenHttp } from "../runtime/bun/http.ts";
 import { bunFileLock } from "../runtime/bun/file-lock.ts";
 import { describeHolder } from "../journal/lock.ts";
-import { createWriterWorker } from "./writer-worker-url.ts";
-import { createJournalWorker, createUploaderWorker } from "./journal-worker-urls.ts";
+import { createPipelineWorker } from "./pipeline-worker-url.ts";
 import { durationOption } from "./duration-option.ts";
 import { sizeOption } from "./size-option.ts";
 import { describeBytes, FULL_POLICIES, type FullPolicy } from "../journal/disk-budget.ts";
-import type { JournalSettings } from "../pipeline/journal-protocol.ts";
+import type { JournalSettings } from "../journal/journal-protocol.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags, streamsOption, wsUrlOption } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
 
@@ -131,8 +130,7 @@ export const captureCommand = defineCommand({
     };
     const result = await runCapture(options, {
       createSocket: createBunSocket,
-      createWriterWorker,
-      journalWorkers: { createJournalWorker, createUploaderWorker },
+      createPipelineWorker,
       onStopSignal,
       clock: nowMicros,
       fileLock: bunFileLock,

@@ -10,7 +10,8 @@
  */
 import { channelName, type Stream } from "../model/channels.ts";
 import { journalLine } from "../journal/journal-line.ts";
-import { decodeItem, type Item } from "../store/dynamodb/item-codec.ts";
+import { decodeItem } from "../store/dynamodb/item-decoder.ts";
+import type { Item } from "../store/dynamodb/item.ts";
 import { hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
 import { OutputClosed, type LineOutput } from "./line-output.ts";
 import { mergeCursors } from "./merge.ts";

@@ -10,7 +10,7 @@
  * items of one microtimestamp go out by `rx` (stable: items without one keep sort-key order). Replay
  * reads an export in the exchange's order, and its event_id chain check sees no false break.
  */
-import type { Item } from "../store/dynamodb/item-codec.ts";
+import type { Item } from "../store/dynamodb/item.ts";
 import type { PartitionCursor } from "./partition-query.ts";
 
 /** Called for every item in order; a returned promise is awaited (output backpressure). */

@@ -8,7 +8,7 @@ import { obcapError } from "../base/errors.ts";
 import { classifyAwsError } from "../store/dynamodb/aws-errors.ts";
 import { backoffDelayMs } from "../base/backoff.ts";
 import { clientTarget } from "../store/dynamodb/client.ts";
-import type { Item } from "../store/dynamodb/item-codec.ts";
+import type { Item } from "../store/dynamodb/item.ts";
 
 export type StartKey = Record<string, AttributeValue>;
 

@@ -1,6 +1,6 @@
 /**
  * The journal's writing side: frames -> journal lines -> the current segment file, with rotation and
- * the fsync policy. Web standards + `node:fs`; runs in the journal Worker (src/journal/journal-writer.ts).
+ * the fsync policy. Web standards + `node:fs`; runs in the journal stage (src/journal/journal-stage.ts).
  *
  * Lines are buffered and handed to the OS in one write() when the buffer passes `flushBytes`, and
  * whenever the caller's ring runs dry (`flush()`), so a quiet feed is never held back. From then on a
@@ -13,6 +13,10 @@
  * after a loss never reaches the disk before the loss's record, even if a kill cuts the write short.
  *
  * `--out` gets a copy of every write through a TeeOutput, which never makes the journal wait.
+ *
+ * Without a journal directory (`--no-journal --out FILE|-`) the same lines go to that one stream
+ * instead of segments: no rotation, fsync at close, and a reader that is behind makes it wait (the
+ * queue before it then applies the full-queue policy), since the stream is the capture's only output.
  *
  * Rotation: a segment is closed once it holds `segmentBytes`, or `segmentAgeMs` after it was opened if
  * it holds anything; the next one is created (O_EXCL) and the directory fsynced. The previous segment
@@ -29,9 +33,20 @@ import type { TeeOutput, TeeStats } from "./tee-output.ts";
 import { mergeLoss, type LossRun } from "../queue/frame-publisher.ts";
 import { SEGMENTS_DIR, ensureJournalDirs, fsyncDirectory, listSegments, nextSegmentStart, segmentName, segmentPath } from "./segments.ts";
 
+/** The one stream that takes the lines instead of segments (`--no-journal --out`). */
+export interface LineStream {
+  fd: number;
+  /** What to call it in messages: `stdout (--out -)` or `the --out file <path>`. */
+  name: string;
+  /** Close it at the end (a file; not stdout). */
+  ownsFd: boolean;
+}
+
 export interface AppenderOptions {
-  /** Journal directory (`--journal`). */
+  /** Journal directory (`--journal`); ignored with `stream`. */
   dir: string;
+  /** Write every line to this stream instead of segment files. */
+  stream?: LineStream;
   /** Goes into segment names. */
   pid: number;
   /** Rotate once a segment holds this many bytes (`--segment-mb`). */
@@ -83,7 +98,7 @@ export interface AppenderStats {
 }
 
 export class JournalAppender {
-  private readonly options: Required<Omit<AppenderOptions, "tee" | "lossRecord" | "onWritten" | "onRotated" | "beforeDiskIo">> & AppenderOptions;
+  private readonly options: Required<Omit<AppenderOptions, "tee" | "lossRecord" | "onWritten" | "onRotated" | "beforeDiskIo" | "stream">> & AppenderOptions;
   private readonly buffer = new LineBuffer();
   private fd = -1;
   private segment = "";
@@ -105,7 +120,13 @@ export class JournalAppender {
 
   /** Creates the directories and the first segment; returns its name. Throws E_JOURNAL_IO. */
   open(): string {
-    const { dir } = this.options;
+    const { dir, stream } = this.options;
+    if (stream) {
+      this.fd = stream.fd;
+      this.segment = "";
+      this.openedAtMs = this.options.nowMs();
+      return stream.name;
+    }
     try {
       ensureJournalDirs(dir);
     } catch (err) {
@@ -169,12 +190,13 @@ export class JournalAppender {
     const now = this.options.nowMs();
     this.dirtySinceMs ??= now;
     this.options.onWritten?.(frames);
-    if (this.segmentWritten >= this.options.segmentBytes) this.rotate();
+    if (this.segmentWritten >= this.options.segmentBytes && !this.options.stream) this.rotate();
     else this.tick(now);
   }
 
   /** Runs what is due at `nowMs`: fsync (policy above) and rotation by age. */
   tick(nowMs = this.options.nowMs()): void {
+    if (this.options.stream) return; // synced once, at close
     if (this.dirtySinceMs !== undefined && nowMs - this.dirtySinceMs >= this.options.fsyncMs) this.sync();
     // Lines still buffered simply go to the next segment: order is kept either way.
     if (this.segmentWritten > 0 && nowMs - this.openedAtMs >= this.options.segmentAgeMs) this.rotate();
@@ -182,6 +204,7 @@ export class JournalAppender {
 
   /** Milliseconds until `tick` has work, or undefined when nothing is pending (idle and synced). */
   msUntilDue(nowMs = this.options.nowMs()): number | undefined {
+    if (this.options.stream) return undefined;
     const due: number[] = [];
     if (this.dirtySinceMs !== undefined) due.push(this.dirtySinceMs + this.options.fsyncMs - nowMs);
     if (this.segmentWritten > 0) due.push(this.openedAtMs + this.options.segmentAgeMs - nowMs);
@@ -192,7 +215,8 @@ export class JournalAppender {
   close(): void {
     if (this.fd < 0) return;
     this.flush();
-    this.closeSegment();
+    if (this.options.stream) this.closeStream(this.options.stream);
+    else this.closeSegment();
     this.options.tee?.close();
   }
 
@@ -204,10 +228,22 @@ export class JournalAppender {
   /** Lines to the segment, and a copy to `--out`. */
   private write(data: Uint8Array, lines: number): void {
     this.options.beforeDiskIo?.();
-    writeAll(this.fd, data, () => `journal segment ${this.path()}`);
+    if (this.options.stream) writeWaiting(this.fd, data, this.options.stream.name);
+    else writeAll(this.fd, data, () => `journal segment ${this.path()}`);
     this.options.tee?.offer(data, lines);
     this.segmentWritten += data.length;
     this.counts.bytes += data.length;
+  }
+
+  /** The stream's end: synced when it is a file (a pipe or character device cannot be), closed if ours. */
+  private closeStream(stream: LineStream): void {
+    try {
+      if (stream.ownsFd) fdatasyncSync(this.fd);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw ioError(`cannot fsync ${stream.name}`, err, "check the disk");
+    }
+    if (stream.ownsFd) closeSync(this.fd);
+    this.fd = -1;
   }
 
   private path(): string {
@@ -276,6 +312,26 @@ function writeAll(fd: number, data: Uint8Array, what: () => string): void {
       rest = rest.subarray(writeSync(fd, rest));
     } catch (err) {
       throw ioError(`cannot write ${what()}`, err, SEGMENT_ACTION);
+    }
+  }
+}
+
+/** One Int32 to sleep on with Atomics.wait: a short synchronous pause while a pipe's reader is behind. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `data` to the `--no-journal --out` stream. A pipe whose reader is behind answers
+ * EAGAIN: wait for it, since this is the capture's only output (the queue applies the full-queue
+ * policy if it stays behind).
+ */
+function writeWaiting(fd: number, data: Uint8Array, name: string): void {
+  let rest = data;
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw ioError(`cannot write ${name}`, err, "check the path or the reader of the pipe");
+      Atomics.wait(PAUSE, 0, 0, 1);
     }
   }
 }

@@ -9,9 +9,10 @@
  * fsync of the directory (readers see the old or the new checkpoint, never half of one). A lost or older checkpoint only
  * means some lines are uploaded again, which overwrites the same items (keys come from the content).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import { writeFileAtomically } from "../base/atomic-file.ts";
 import { CHECKPOINT_FILE, fsyncDirectory, isSegmentName } from "./segments.ts";
 
 /** A place in the journal: the byte after a line's newline, in a segment. */
@@ -75,16 +76,7 @@ export function writeCheckpoint(dir: string, position: JournalPosition, table: s
     ...(table === undefined ? {} : { table }),
     updatedAt: now.toISOString(),
   };
-  const path = checkpointPath(dir);
-  const temp = `${path}.tmp`;
-  const fd = openSync(temp, "w");
-  try {
-    writeSync(fd, `${JSON.stringify(checkpoint)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
+  writeFileAtomically(checkpointPath(dir), `${JSON.stringify(checkpoint)}\n`);
   fsyncDirectory(dir);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Keeps the journal directory within its disk budget, from the journal Worker: compresses closed
+ * Keeps the journal directory within its disk budget, from the journal stage: compresses closed
  * segments (a block at a time, between drains of the ring), applies the budget (disk-budget.ts), and
  * measures what the progress line and the metrics show (size, free space, hours left). Web standards
  * + `node:fs`.

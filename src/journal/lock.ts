@@ -33,6 +33,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { describeError, isObcapError, obcapError } from "../base/errors.ts";
 import { VERSION } from "../base/version.ts";
+import type { FileLock } from "../runtime/ports.ts";
 
 export const LOCK_FILE_NAME = "obcap.lock";
 /** How long a newcomer waits for a new holder's record (it is written right after the flock). */
@@ -57,14 +58,6 @@ export interface LockHolder {
 /** A held lock whose file names no holder (yet). */
 export const UNKNOWN_HOLDER: LockHolder = { pid: 0, host: "?", startedAt: "?", version: "?" };
 
-/** The kernel's advisory file lock, passed in by the runtime (`src/runtime/bun/file-lock.ts`). */
-export interface FileLock {
-  /**
-   * `flock(fd, LOCK_EX | LOCK_NB)`: true when taken (until `fd` is closed), false when another open
-   * file holds it (EWOULDBLOCK). Throws on any other failure (ENOLCK, flock unavailable).
-   */
-  tryLockExclusive(fd: number): boolean;
-}
 
 export interface LockOptions {
   /** Our pid (default `process.pid`). */

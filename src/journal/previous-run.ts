@@ -13,9 +13,10 @@
  *   anything (so after a kill it still describes the killed run). A channel the previous run did not
  *   capture gets a `start` marker instead of a `restart` gap: it was not covered before either.
  */
-import { closeSync, openSync, readFileSync, renameSync, writeSync, fsyncSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import { writeFileAtomically } from "../base/atomic-file.ts";
 import { exchangeMicrosOf } from "../model/gap-record.ts";
 import { parseRecordedLine } from "./journal-line.ts";
 import { fsyncDirectory, listSegments } from "./segments.ts";
@@ -57,16 +58,7 @@ export function readPreviousRun(dir: string): PreviousRun | undefined {
 
 /** Records this run's channels in `DIR/run.json` (atomically: temporary file, fsync, rename, directory fsync). */
 export function writeRunFile(dir: string, channels: readonly string[], pid: number, now = new Date()): void {
-  const path = join(dir, RUN_FILE);
-  const temp = `${path}.tmp`;
-  const fd = openSync(temp, "w");
-  try {
-    writeSync(fd, `${JSON.stringify({ version: 1, channels, startedAt: now.toISOString(), pid })}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
+  writeFileAtomically(join(dir, RUN_FILE), `${JSON.stringify({ version: 1, channels, startedAt: now.toISOString(), pid })}\n`);
   fsyncDirectory(dir);
 }
 

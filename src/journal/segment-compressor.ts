@@ -1,6 +1,6 @@
 /**
  * Compresses one closed journal segment, `<name>` -> `<name>.gz` (gzip-members.ts: one member per
- * block of whole lines), a block per `step()` so the journal Worker can interleave it with draining
+ * block of whole lines), a block per `step()` so the journal stage can interleave it with draining
  * the ring. Web standards + `node:fs`.
  *
  * Crash safety: the members go to `<name>.gz.tmp`; once complete it is synced, renamed to `<name>.gz`
@@ -32,7 +32,7 @@ export class SegmentCompressor {
   private readonly size: number;
   private readOffset = 0;
   /**
-   * One read buffer for every block (a fresh 1 MiB array per block made the journal Worker's heap
+   * One read buffer for every block (a fresh 1 MiB array per block made the journal stage's heap
    * grow by tens of MiB under load): bytes [0, carried) are the start of a line whose end is not read yet.
    */
   private buffer: Uint8Array;

@@ -1,6 +1,6 @@
 /**
  * Reads the journal's segments in order from a position, following the segment being written (like
- * `tail -F` over a directory). Web standards + `node:fs`; used by the uploader Worker.
+ * `tail -F` over a directory). Web standards + `node:fs`; used by the upload stage.
  *
  * Only complete lines (ending with a newline) are delivered; the end of the segment being written is
  * read again once more bytes arrive. A segment is known to be finished when a later segment exists

@@ -1,6 +1,6 @@
 /**
  * The `--out` copy of the journal lines (stdout or a file), written beside the journal without ever
- * holding it up. Web standards + `node:fs`; used by the journal appender in the journal Worker.
+ * holding it up. Web standards + `node:fs`; used by the journal appender in the journal stage.
  *
  * A reader of `--out -` can be slow or stop reading (`obcap ... --out - | jq` with jq paused, a full
  * pipe). The journal must not wait for it: a stalled `--out` must never cost a frame of the journal or

@@ -13,7 +13,7 @@
  *   the receive thread never parses data frames to count them.
  */
 import type { FramePublisherStats } from "../queue/frame-publisher.ts";
-import type { WriterStats } from "../pipeline/writer-protocol.ts";
+import type { PipelineStats } from "../pipeline/pipeline-stats.ts";
 import { MetricRegistry } from "./registry.ts";
 
 /** The journal's figures (filled by the journal when `--journal` is in use). */
@@ -63,7 +63,7 @@ export interface CaptureSnapshot {
   nowMicros: number;
   /** Data frames the receiver read from the exchange (main thread, all channels). */
   receivedFrames?: number;
-  writer?: WriterStats;
+  writer?: PipelineStats;
   queue?: QueueSnapshot;
   journal?: JournalSnapshot;
   disk?: DiskSnapshot;

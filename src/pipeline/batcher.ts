@@ -8,9 +8,8 @@
  * from the event's content only, so the same key means the same event captured twice: keeping the
  * later copy loses nothing.
  */
-import { itemKey, type DynamoItem } from "../store/dynamodb/item-identity.ts";
-
-export type Item = DynamoItem;
+import { itemKey } from "../store/dynamodb/item-identity.ts";
+import type { Item } from "../store/dynamodb/item.ts";
 
 /** BatchWriteItem takes at most 25 put or delete requests (DynamoDB API reference). */
 export const MAX_BATCH_ITEMS = 25;

@@ -15,7 +15,9 @@
 import type { DecodeResult } from "../exchange/bitstamp/decode.ts";
 import { ChainTracker } from "./chain-tracker.ts";
 import { describeError } from "../base/errors.ts";
-import { encodeGapItem, encodeItem, type Item } from "../store/dynamodb/item-codec.ts";
+import { encodeItem } from "../store/dynamodb/event-item.ts";
+import { encodeGapItem } from "../store/dynamodb/gap-item.ts";
+import type { Item } from "../store/dynamodb/item.ts";
 import { itemProblem } from "../store/dynamodb/item-limits.ts";
 
 /** The items to write for `result` (none when the frame is not stored). Stateless; may throw. */

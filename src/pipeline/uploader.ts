@@ -16,7 +16,8 @@
  * An item replaced inside the open batch by a later item with the same key (Batcher's dedupe) is
  * stored when the batch holding its replacement is: both positions wait for that batch.
  */
-import { Batcher, type Item } from "./batcher.ts";
+import { Batcher } from "./batcher.ts";
+import type { Item } from "../store/dynamodb/item.ts";
 import type { BatchWriter } from "../store/dynamodb/batch-writer.ts";
 
 /** One source position not yet acknowledged, with the number of its items not yet acknowledged. */

@@ -2,7 +2,7 @@
  * Lock-free single-producer/single-consumer ring of variable-size records over one SharedArrayBuffer.
  * Web standards only (SharedArrayBuffer, Atomics, TextEncoder): runs under Bun, Deno and browsers.
  *
- * The capture thread pushes each WebSocket frame with its receive time; the writer Worker drains them.
+ * The capture thread pushes each WebSocket frame with its receive time; the pipeline Worker drains them.
  * Exactly one {@link RingProducer} and one {@link RingConsumer} may use a ring at a time.
  *
  * Layout (all offsets in bytes, every record 8-byte aligned):

@@ -1,16 +1,16 @@
 /**
  * One recorded line -> what replay does with it: an item to store, something to skip and count, or
  * a bad line with its reason. Uses the capture's own pieces, so a replayed frame becomes exactly the
- * item the capture would have written: `parseRecordedLine` (journal line or plain frame),
- * `decodeFrame` (validation), `encodeItem` (keys and attributes).
+ * item the capture would have written: `parseRecordedLine` (journal line or plain frame), then the
+ * capture's own ingest step (src/pipeline/ingest.ts: decode, validate, items).
  *
  * Receive time: a journal line carries `rx` and it is stored. A plain recorded frame has no receive
  * time, so its item has no `rx` attribute at all (never a made-up value: a latency study must not
  * mistake replay time for receive time). Replaying a plain recording over items captured live
  * therefore drops their `rx` (a put replaces the whole item); replay the capture's journal instead.
  */
-import type { Item } from "../store/dynamodb/item-codec.ts";
-import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../exchange/bitstamp/decode.ts";
+import type { Item } from "../store/dynamodb/item.ts";
+import { ingestRecorded } from "../pipeline/ingest.ts";
 import type { StoredItems } from "../pipeline/stored-item.ts";
 import { parseRecordedLine } from "../journal/journal-line.ts";
 
@@ -41,30 +41,22 @@ const REASON_MAX_CHARS = 400;
  */
 export function mapRecordedLine(line: string, stored: StoredItems): LineOutcome {
   const recorded = parseRecordedLine(line);
-  if (recorded.kind === "blank") return BLANK;
-  if (recorded.kind === "broken") return { kind: "bad", reason: recorded.reason };
-  const rxMicros = "rxMicros" in recorded ? recorded.rxMicros : undefined;
-  let result: DecodeResult;
-  if (recorded.kind === "own") result = decodeOwnRecord(recorded.record, recorded.rxMicros);
-  // A journal line of a frame that was not UTF-8 carries its bytes; the decoder reports it (E_FRAME_UTF8).
-  else result = decodeFrame(recorded.kind === "binary" ? recorded.bytes : recorded.frame, rxMicros ?? 0);
-  if (result.kind === "event" || result.kind === "gap") {
-    const outcome = stored.take(result);
-    if (outcome.kind === "unstorable") return { kind: "bad", reason: `E_FRAME_UNSTORABLE: ${oneLine(outcome.reason)}` };
-    if (result.kind === "gap") return { kind: "gap", items: outcome.items };
-    const items = outcome.items;
-    const item = items.pop()!;
-    if (rxMicros === undefined) delete item.rx;
-    return { kind: "event", item, chainGaps: items };
-  }
-  switch (result.kind) {
-    case "invalid":
-      return { kind: "bad", reason: `${result.code}: ${oneLine(result.message)}` };
-    case "control":
-      return CONTROL;
-    case "unknown":
-      return NOT_STORED;
+  const ingested = ingestRecorded(recorded, stored);
+  switch (ingested.kind) {
+    case "bad":
+      // A line that is no journal line says what is wrong with it; a frame's problem carries its code.
+      return { kind: "bad", reason: recorded.kind === "broken" ? recorded.reason : `${ingested.code}: ${oneLine(ingested.reason)}` };
+    case "items": {
+      if (ingested.decoded.kind === "gap") return { kind: "gap", items: ingested.items };
+      const items = ingested.items;
+      const item = items.pop()!;
+      if (!("rxMicros" in recorded)) delete item.rx;
+      return { kind: "event", item, chainGaps: items };
+    }
     default:
+      if (ingested.decoded === undefined) return BLANK;
+      if (ingested.decoded.kind === "control") return CONTROL;
+      if (ingested.decoded.kind === "unknown") return NOT_STORED;
       // Kinds added after this file: not replayed until they are understood here.
       return OTHER;
   }

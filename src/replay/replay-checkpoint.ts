@@ -14,8 +14,9 @@
  * Written atomically (temp file, fsync, rename), at most every `everyMs`: a crash leaves the old
  * checkpoint or the new one, never a torn one.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import * as v from "valibot";
+import { writeFileAtomically } from "../base/atomic-file.ts";
 import { obcapError } from "../base/errors.ts";
 import type { ReplayInput } from "./inputs.ts";
 
@@ -129,7 +130,7 @@ export class CheckpointWriter {
       badLines,
       updatedAt: new Date(now).toISOString(),
     };
-    writeAtomically(this.path, `${JSON.stringify(checkpoint)}\n`);
+    writeCheckpointFile(this.path, `${JSON.stringify(checkpoint)}\n`);
     this.lastWriteMs = now;
     this.lastKey = key;
   }
@@ -144,18 +145,11 @@ export class CheckpointWriter {
   }
 }
 
-/** temp file in the same directory + fsync + rename: readers see the old or the new file, whole. */
-function writeAtomically(path: string, text: string): void {
+/** Replaces the checkpoint file atomically (readers see the old or the new file, whole); on failure removes the temporary file and throws E_CHECKPOINT_IO. */
+function writeCheckpointFile(path: string, text: string): void {
   const temp = `${path}.tmp-${process.pid}`;
   try {
-    const fd = openSync(temp, "w");
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
+    writeFileAtomically(path, text, temp);
   } catch (err) {
     rmSync(temp, { force: true });
     throw obcapError("E_CHECKPOINT_IO", `checkpoint ${path} cannot be written (${describe(err)}): pass a writable --checkpoint path`, err);

@@ -3,14 +3,15 @@
  * UnprocessedItems and 5xx come from the fault proxy (tests/support/fault-proxy.ts), since DynamoDB
  * Local produces none of them.
  */
-import { CAPTURE_TABLE_SCHEMA, createTable } from "../../src/store/dynamodb/table.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { CreateTableCommand, DeleteTableCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriter, type RetryInfo } from "../../src/store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
-import { Batcher, type Item } from "../../src/pipeline/batcher.ts";
+import { Batcher } from "../../src/pipeline/batcher.ts";
+import type { Item } from "../../src/store/dynamodb/item.ts";
 import { ObcapError } from "../../src/base/errors.ts";
-import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
+import { createTestTable, uniqueTableName } from "../support/test-table.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { freePort } from "../support/dynamodb-local.ts";
 
@@ -31,14 +32,12 @@ afterAll(async () => {
   admin.destroy();
 });
 
+/**
+ * A table with obcap's keys and no metadata item: the scans below find exactly the items written, and
+ * a batch DynamoDB refuses whole is fatal (the writer finds the table is not obcap's).
+ */
 async function newTable(prefix: string): Promise<string> {
-  const table = uniqueTableName(prefix);
-  await admin.send(
-    new CreateTableCommand({
-      TableName: table,
-      ...CAPTURE_TABLE_SCHEMA,
-    }),
-  );
+  const table = await createTestTable(admin, prefix, { schema: "keys-only" });
   tables.push(table);
   return table;
 }
@@ -264,9 +263,8 @@ describe("BatchWriter on DynamoDB Local", () => {
   });
 
   test("an item DynamoDB refuses in a batch of 25 is handed to onRefused; the 24 others are written and the writer goes on", async () => {
-    const table = uniqueTableName("bw-refused");
     const client = createDynamoClient({ endpoint });
-    await createTable({ client, table, shards: 4 });
+    const table = await createTestTable(client, "bw-refused");
     tables.push(table);
     const refused: Array<{ key: string; reason: string }> = [];
     const writer = new BatchWriter({ client, table, onRefused: (item, reason) => refused.push({ key: item.sk!.S!, reason }) });
@@ -291,9 +289,8 @@ describe("BatchWriter on DynamoDB Local", () => {
   });
 
   test("a refused item at the very start (nothing written yet) is refused, not fatal, when the table is obcap's", async () => {
-    const table = uniqueTableName("bw-refused-first");
     const client = createDynamoClient({ endpoint });
-    await createTable({ client, table, shards: 4 });
+    const table = await createTestTable(client, "bw-refused-first");
     tables.push(table);
     const refused: string[] = [];
     const writer = new BatchWriter({ client, table, onRefused: (item) => refused.push(item.sk!.S!) });

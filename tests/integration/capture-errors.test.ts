@@ -4,19 +4,22 @@
  * DynamoDB Local.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { freePort } from "../support/dynamodb-local.ts";
 import { startFakeExchange } from "../support/fake-exchange.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { canonicalJson } from "../support/exact-compare.ts";
-import { BINARY, runObcap, scanEvents, startObcap, testClient, waitUntil } from "../support/capture-harness.ts";
-import { decodeItem, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
+import { BINARY, runObcap, scanEvents, startObcap, testClient } from "../support/capture-harness.ts";
+import { waitFor } from "../support/wait.ts";
+import { isGapItem } from "../../src/store/dynamodb/gap-item.ts";
+import { decodeItem } from "../../src/store/dynamodb/item-decoder.ts";
 import { EXIT } from "../../src/base/errors.ts";
+import { testTempDir } from "../support/temp-dirs.ts";
 
 let endpoint: string;
 let client: DynamoDBClient;
@@ -25,8 +28,7 @@ let table: string;
 beforeAll(async () => {
   endpoint = await dynamoEndpoint();
   client = testClient(endpoint);
-  table = uniqueTableName("errors");
-  expect((await runObcap("binary", ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
+  table = await createTestTable(client, "errors");
 });
 afterAll(() => client.destroy());
 
@@ -92,7 +94,7 @@ describe("environment", () => {
 
   test("missing credentials say what to set (exit 3)", async () => {
     await using fake = await startFakeExchange();
-    const dir = mkdtempSync(join(tmpdir(), "obcap-creds-"));
+    const dir = testTempDir("creds");
     writeFileSync(join(dir, "empty"), "");
     const { code, stderr } = await runObcap(
       "binary",
@@ -166,8 +168,7 @@ describe("bad frames", () => {
 
 describe("while capturing", () => {
   test("a table deleted during the capture stops it with E_TABLE_NOT_FOUND (exit 3)", async () => {
-    const doomed = uniqueTableName("doomed");
-    expect((await runObcap("binary", ["table", "create", "--table", doomed, "--endpoint", endpoint])).code).toBe(0);
+    const doomed = await createTestTable(client, "doomed");
     await using fake = await startFakeExchange();
     const obcap = startObcap("binary", ["--pair", "btcusd", "--table", doomed, "--endpoint", endpoint, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"]);
     await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
@@ -182,7 +183,7 @@ describe("while capturing", () => {
   });
 
   test("the compiled binary runs alone (no Bun, no node_modules) and writes journal lines to --out", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "obcap-alone-"));
+    const dir = testTempDir("alone");
     copyFileSync(BINARY, join(dir, "obcap"));
     await using fake = await startFakeExchange();
     const child = spawn(join(dir, "obcap"), ["--pair", "btcusd", "--out", "lines.ndjson", "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"], {
@@ -196,7 +197,7 @@ describe("while capturing", () => {
     await fake.whenSubscribed(["live_orders_btcusd", "live_trades_btcusd"], 20_000);
     const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 50, seed: 5 });
     await fake.play(frames);
-    await waitUntil(() => log.includes(`received ${frames.length} frames`), 20_000, () => `the progress line; log: ${log}`);
+    await waitFor(() => log.includes(`received ${frames.length} frames`), { timeoutMs: 20_000, what: () => `the progress line; log: ${log}` });
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     const all = readFileSync(join(dir, "lines.ndjson"), "utf8").trimEnd().split("\n");

@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { orderAndTradeFrames } from "../support/fixtures.ts";
 import { canonicalJson } from "../support/exact-compare.ts";
-import { runObcap, scanEvents, startObcap, testClient, type Entry } from "../support/capture-harness.ts";
-import { decodeItem, decodeItemRx } from "../../src/store/dynamodb/item-codec.ts";
+import { scanEvents, startObcap, testClient, type Entry } from "../support/capture-harness.ts";
+import { decodeItem, decodeItemRx } from "../../src/store/dynamodb/item-decoder.ts";
 import { expectedChainGaps } from "../support/expected-gaps.ts";
 
 const PAIRS = ["btcusd", "ethusd"];
@@ -59,8 +60,8 @@ describe.each([
   ["source", 2_500],
 ] as [Entry, number][])("capture through the %s", (entry, countPerPair) => {
   test(`stores every event of ${countPerPair * 2}+ sent across 2 pairs exactly once with exact values`, async () => {
-    const table = uniqueTableName(`cap-${entry}`);
-    expect((await runObcap(entry, ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
+    // The user's path from the start: `obcap table create` of the same entry makes the table.
+    const table = await createTestTable(endpoint, `cap-${entry}`, { cli: entry });
     const frames = framesFor(countPerPair, entry === "binary" ? 11 : 12);
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const startedMicros = Date.now() * 1000;
@@ -104,8 +105,7 @@ describe.each([
 });
 
 test("SIGINT mid-stream stores exactly the frames received before it, then exits 0", async () => {
-  const table = uniqueTableName("cap-sigint");
-  expect((await runObcap("binary", ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
+  const table = await createTestTable(client, "cap-sigint");
   const frames = generateFrames({ pairs: PAIRS, countPerPair: 20_000, seed: 13 });
   await using fake = await startFakeExchange({ recordSentFrames: false });
   const obcap = startObcap("binary", captureArgs(table, fake));

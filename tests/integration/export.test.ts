@@ -6,18 +6,18 @@
  * carries rx through a second replay.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EXIT } from "../../src/base/errors.ts";
 import { journalLine } from "../../src/journal/journal-line.ts";
-import { createTable } from "../../src/store/dynamodb/table.ts";
-import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint } from "../support/env.ts";
+import { createTestTable, uniqueTableName } from "../support/test-table.ts";
 import { runObcap, scanEvents, testClient, type Entry } from "../support/capture-harness.ts";
 import { FIXTURES_DIR, fixtureLines } from "../support/fixtures.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { parseJsonExactForCompare } from "../support/exact-compare.ts";
+import { testTempDir } from "../support/temp-dirs.ts";
 
 type Item = Record<string, AttributeValue>;
 
@@ -28,18 +28,12 @@ let dir: string;
 beforeAll(async () => {
   endpoint = await dynamoEndpoint();
   client = testClient(endpoint);
-  dir = mkdtempSync(join(tmpdir(), "obcap-export-it-"));
+  dir = testTempDir("export-it");
 });
 afterAll(() => {
   client.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function newTable(prefix: string): Promise<string> {
-  const table = uniqueTableName(prefix);
-  await createTable({ client, table, shards: 4 });
-  return table;
-}
 
 function replay(paths: string[], table: string) {
   return runObcap("source", ["replay", ...paths, "--table", table, "--endpoint", endpoint, "--checkpoint", join(dir, `${table}.checkpoint`)]);
@@ -69,7 +63,7 @@ const WS_FIXTURES = [
 
 describe("round trip of the real fixtures", () => {
   test.each(WS_FIXTURES)("%s: replay then export gives back its order and trade frames exactly", async (name) => {
-    const table = await newTable("export-fixture");
+    const table = await createTestTable(client, "export-fixture");
     const run = await replay([join(FIXTURES_DIR, name)], table);
     expect({ code: run.code, stderr: run.code === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
     // As recorded, line for line (the 2026-09-04 recorder's `_recv_ns` is an extra field and comes back too).
@@ -102,7 +96,7 @@ describe("export of generated frames over several hours", () => {
   let table: string;
 
   beforeAll(async () => {
-    table = await newTable("export-hours");
+    table = await createTestTable(client, "export-hours");
     const path = join(dir, "hours.ndjson");
     writeFileSync(path, frames.map((f, i) => journalLine(1_700_000_000_000_000 + i, f)).join(""));
     expect((await replay([path], table)).code).toBe(EXIT.ok);
@@ -166,7 +160,7 @@ describe("export of generated frames over several hours", () => {
     const exported = await exportFrames(["--table", table, "--pair", "btcusd,ethusd", "--from", String(first), "--to", String(last + 1), "--format", "journal", "--out", out]);
     expect(exported.code).toBe(EXIT.ok);
     expect(exported.stdout).toBe("");
-    const copy = await newTable("export-journal-copy");
+    const copy = await createTestTable(client, "export-journal-copy");
     expect((await replay([out], copy)).code).toBe(EXIT.ok);
     const key = (i: Item) => `${i.pk!.S}\u0000${i.sk!.S}`;
     const original = new Map((await scanEvents(client, table)).map((i) => [key(i), i]));

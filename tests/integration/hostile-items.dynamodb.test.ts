@@ -12,14 +12,14 @@
  * (OBCAP_PRINT_HOSTILE_TABLE=1 prints what each item did.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { decodeFrame } from "../../src/exchange/bitstamp/decode.ts";
 import { StoredItems } from "../../src/pipeline/stored-item.ts";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
-import type { Item } from "../../src/store/dynamodb/item-codec.ts";
+import type { Item } from "../../src/store/dynamodb/item.ts";
 import { ITEM_MAX_BYTES, itemProblem, itemSizeBytes } from "../../src/store/dynamodb/item-limits.ts";
-import { CAPTURE_TABLE_SCHEMA } from "../../src/store/dynamodb/table.ts";
-import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { hostileFrames } from "../support/hostile-frames.ts";
 
 const RX = 1_788_551_766_927_713;
@@ -170,8 +170,7 @@ async function readBack(it: Item): Promise<string> {
 beforeAll(async () => {
   for (const [name, value] of Object.entries(TEST_AWS_ENV)) process.env[name] ??= value;
   client = createDynamoClient({ endpoint: await dynamoEndpoint(), region: TEST_AWS_ENV.AWS_REGION });
-  table = uniqueTableName("obcap-hostile");
-  await client.send(new CreateTableCommand({ TableName: table, ...CAPTURE_TABLE_SCHEMA }));
+  table = await createTestTable(client, "obcap-hostile", { schema: "keys-only" });
   for (const { name, item: it } of [...corpusCases(), ...limitCases()]) {
     const flagged = itemProblem(it);
     const refused = await put(it);

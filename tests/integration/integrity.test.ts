@@ -1,7 +1,7 @@
 /**
  * Every frame stored, journaled, or counted and covered by a gap record; every hole recorded: the
  * compiled binary under faults (issue "Close the loss and hang windows"). The exchange is the local
- * Bitstamp-protocol server, the table DynamoDB Local; a stalled disk is the journal Worker's test hook
+ * Bitstamp-protocol server, the table DynamoDB Local; a stalled disk is the journal stage's test hook
  * (OBCAP_TEST_DISK_STALL_FILE: while the file exists every segment write and fsync blocks, as on a
  * disk that stopped answering), a stalled table the fault proxy's hold().
  *
@@ -19,11 +19,14 @@ import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.t
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { FrameGenerator, generateFrames } from "../support/frame-generator.ts";
 import { exchangeMicros, playPaced } from "../support/paced-play.ts";
-import { runObcap, scanEvents, startObcap, testClient, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
+import { runObcap, scanEvents, startObcap, testClient, type RunningObcap } from "../support/capture-harness.ts";
+import { waitFor } from "../support/wait.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
-import { createJournalTestTable, expectExactlyOnce, gapsOfTable, journaledGaps, journalLines, journalRecords, quarantineRecords, storedFrames, type Gap } from "../support/journal-harness.ts";
+import { expectExactlyOnce, gapsOfTable, journaledGaps, journalLines, journalRecords, quarantineRecords, storedFrames, type Gap } from "../support/journal-harness.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { hostileFrames } from "../support/hostile-frames.ts";
-import { decodeItem, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
+import { isGapItem } from "../../src/store/dynamodb/gap-item.ts";
+import { decodeItem } from "../../src/store/dynamodb/item-decoder.ts";
 import { EXIT } from "../../src/base/errors.ts";
 
 const PAIR = "btcusd";
@@ -135,7 +138,7 @@ function startStallableCapture(fake: FakeExchange, journal: string, extra: strin
 
 describe("a disk too slow for the feed: the queue overflows", () => {
   test("the overflow is recorded as a gap of every channel in the journal and the table, and the run ends with exit 5", async () => {
-    const table = await createJournalTestTable(client, "int-overflow");
+    const table = await createTestTable(client, "int-overflow");
     const journal = testTempDir("journal");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const { obcap, stall, unstall } = startStallableCapture(fake, journal, ["--table", table, "--endpoint", endpoint, "--shutdown-ms", "10000"]);
@@ -143,7 +146,7 @@ describe("a disk too slow for the feed: the queue overflows", () => {
     try {
       await fake.whenSubscribed(CHANNELS, 30_000);
       await fake.play(frames.slice(0, 1000));
-      await waitUntil(() => journalRecords(journal).filter((r) => r.kind === "journal").length === 1000, 20_000, () => "the first frames journaled");
+      await waitFor(() => journalRecords(journal).filter((r) => r.kind === "journal").length === 1000, { timeoutMs: 20_000, what: () => "the first frames journaled" });
       stall();
       await fake.play(frames.slice(1000));
       await obcap.waitForLog("QUEUE FULL", 30_000);
@@ -211,7 +214,7 @@ describe("a disk too slow for the feed: the queue overflows", () => {
     try {
       await fake.whenSubscribed(CHANNELS, 30_000);
       await fake.play(frames.slice(0, 500));
-      await waitUntil(() => journalRecords(journal).filter((r) => r.kind === "journal").length === 500, 20_000, () => "the first frames journaled");
+      await waitFor(() => journalRecords(journal).filter((r) => r.kind === "journal").length === 500, { timeoutMs: 20_000, what: () => "the first frames journaled" });
       stall();
       await fake.play(frames.slice(500));
       await obcap_waitAll(first, frames.length);
@@ -246,26 +249,26 @@ describe("a disk too slow for the feed: the queue overflows", () => {
 /** Waits until the last progress line shows no upload backlog. */
 async function uploadCaughtUp(obcap: RunningObcap): Promise<void> {
   const lastProgress = () => obcap.stderr().split("\n").filter((l) => l.includes("upload backlog")).at(-1) ?? "";
-  await waitUntil(() => /upload backlog 0\.0 MiB/.test(lastProgress()), 90_000, () => `the upload to catch up; last progress: ${lastProgress()}`);
+  await waitFor(() => /upload backlog 0\.0 MiB/.test(lastProgress()), { timeoutMs: 90_000, what: () => `the upload to catch up; last progress: ${lastProgress()}` });
 }
 
 /** Waits until two progress lines in a row report the same received count, at least `atLeast`. */
 async function receivedSettles(obcap: RunningObcap, atLeast: number): Promise<void> {
   const counts = () => [...obcap.stderr().matchAll(/received (\d+) frames, written/g)].map((m) => Number(m[1]));
-  await waitUntil(() => {
+  await waitFor(() => {
     const c = counts();
     return c.length >= 2 && c.at(-1) === c.at(-2) && c.at(-1)! >= atLeast;
-  }, 30_000, () => `a settled received count of at least ${atLeast}; counts ${counts().slice(-3).join(", ")}`);
+  }, { timeoutMs: 30_000, what: () => `a settled received count of at least ${atLeast}; counts ${counts().slice(-3).join(", ")}` });
 }
 
 /** Waits until the capture reports having received `count` frames. */
 async function obcap_waitAll(obcap: RunningObcap, count: number): Promise<void> {
-  await waitUntil(() => new RegExp(`received ${count} frames`).test(obcap.stderr()), 30_000, () => `${count} frames received; log:\n${obcap.stderr()}`);
+  await waitFor(() => new RegExp(`received ${count} frames`).test(obcap.stderr()), { timeoutMs: 30_000, what: () => `${count} frames received; log:\n${obcap.stderr()}` });
 }
 
 describe("a restart leaves no unmarked hole", () => {
   test("SIGKILL, then a restart: a restart gap per channel covers the downtime, and no event is missing outside it", async () => {
-    const table = await createJournalTestTable(client, "int-restart");
+    const table = await createTestTable(client, "int-restart");
     const journal = testTempDir("journal");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const args = captureArgs(fake, ["--table", table, "--endpoint", endpoint, "--journal", journal]);
@@ -317,7 +320,7 @@ describe("a restart leaves no unmarked hole", () => {
 
 describe("a slow --out reader costs nothing", () => {
   test("--out - into a pipe nobody reads for 20 s at 2,000 msg/s: no frame lost in the journal or the table; the copy skips lines, counted", async () => {
-    const table = await createJournalTestTable(client, "int-tee");
+    const table = await createTestTable(client, "int-tee");
     const journal = testTempDir("journal");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const obcap = startObcap("binary", captureArgs(fake, ["--table", table, "--endpoint", endpoint, "--journal", journal, "--out", "-"]));
@@ -355,7 +358,7 @@ describe("a slow --out reader costs nothing", () => {
 
 describe("without a journal, a table that stops answering", () => {
   test("stopped while DynamoDB holds every write and frames are lost: exit 5 within --shutdown-ms, the figures add up", async () => {
-    const table = await createJournalTestTable(client, "int-nojournal");
+    const table = await createTestTable(client, "int-nojournal");
     await using proxy = startFaultProxy({ target: endpoint });
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const shutdownMs = 3_000;
@@ -386,7 +389,7 @@ describe("without a journal, a table that stops answering", () => {
   }, 120_000);
 
   test("the overflow gap reaches the table once DynamoDB answers again", async () => {
-    const table = await createJournalTestTable(client, "int-nojournal-gap");
+    const table = await createTestTable(client, "int-nojournal-gap");
     await using proxy = startFaultProxy({ target: endpoint });
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const obcap = startObcap(
@@ -416,7 +419,7 @@ describe("without a journal, a table that stops answering", () => {
 
 describe("one bad frame never stops a capture", () => {
   test("the hostile corpus through capture: every frame is stored or quarantined with its reason, the capture goes on, and a restart does not die on it", async () => {
-    const table = await createJournalTestTable(client, "int-hostile");
+    const table = await createTestTable(client, "int-hostile");
     const journal = testTempDir("journal");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const args = captureArgs(fake, ["--table", table, "--endpoint", endpoint, "--journal", journal]);
@@ -463,7 +466,7 @@ describe("one bad frame never stops a capture", () => {
   }, 180_000);
 
   test("the hostile corpus through replay: each hostile line is reported and skipped (exit 6), every good line is stored", async () => {
-    const table = await createJournalTestTable(client, "int-hostile-replay");
+    const table = await createTestTable(client, "int-hostile-replay");
     const dir = testTempDir("hostile-replay");
     const file = join(dir, "hostile.ndjson");
     const good = generateFrames({ pairs: [PAIR], countPerPair: 50, seed: 78 });
@@ -488,7 +491,7 @@ describe("one bad frame never stops a capture", () => {
   }, 180_000);
 
   test("a gap record sent by the exchange is a forgery: quarantined, never stored as a gap", async () => {
-    const table = await createJournalTestTable(client, "int-forgery");
+    const table = await createTestTable(client, "int-forgery");
     const journal = testTempDir("journal");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const obcap = startObcap("binary", captureArgs(fake, ["--table", table, "--endpoint", endpoint, "--journal", journal]));

@@ -4,11 +4,9 @@
  * (strings byte for byte, numbers by exact value; compact frames byte for byte). This is the
  * check that DynamoDB's own Number canonicalization is what the codec expects.
  */
-import { CAPTURE_TABLE_SCHEMA } from "../../src/store/dynamodb/table.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   BatchWriteItemCommand,
-  CreateTableCommand,
   DeleteTableCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -18,10 +16,13 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { decodeFrame } from "../../src/exchange/bitstamp/decode.ts";
 import type { MarketEvent } from "../../src/model/events.ts";
-import { decodeItem, decodeItemRx, encodeItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
-import { itemKey } from "../../src/store/dynamodb/keys.ts";
+import { encodeItem } from "../../src/store/dynamodb/event-item.ts";
+import { decodeItem, decodeItemRx } from "../../src/store/dynamodb/item-decoder.ts";
+import type { Item } from "../../src/store/dynamodb/item.ts";
+import { itemKey } from "../../src/store/dynamodb/item-identity.ts";
 import { EDGE_BASE_ORDER_2026, EDGE_CASES } from "../support/edge-frames.ts";
-import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { parseJsonExactForCompare } from "../support/exact-compare.ts";
 import { orderAndTradeFrames } from "../support/fixtures.ts";
 import { generateFrames } from "../support/frame-generator.ts";
@@ -38,13 +39,7 @@ beforeAll(async () => {
     region: TEST_AWS_ENV.AWS_REGION,
     credentials: { accessKeyId: TEST_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: TEST_AWS_ENV.AWS_SECRET_ACCESS_KEY },
   });
-  table = uniqueTableName("obcap-item-codec");
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      ...CAPTURE_TABLE_SCHEMA,
-    }),
-  );
+  table = await createTestTable(client, "obcap-item-codec", { schema: "keys-only" });
 });
 
 afterAll(async () => {

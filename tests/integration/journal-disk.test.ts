@@ -19,10 +19,13 @@ import { dynamoEndpoint } from "../support/env.ts";
 import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { generateFrames } from "../support/frame-generator.ts";
-import { runObcap, scanEvents, startObcap, testClient, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
+import { runObcap, scanEvents, startObcap, testClient, type RunningObcap } from "../support/capture-harness.ts";
+import { waitFor } from "../support/wait.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
-import { createJournalTestTable, expectExactlyOnce, gapsOfTable, storedFrames } from "../support/journal-harness.ts";
-import { decodeItem, decodeItemRx, isGapItem } from "../../src/store/dynamodb/item-codec.ts";
+import { expectExactlyOnce, gapsOfTable, storedFrames } from "../support/journal-harness.ts";
+import { createTestTable } from "../support/test-table.ts";
+import { isGapItem } from "../../src/store/dynamodb/gap-item.ts";
+import { decodeItem, decodeItemRx } from "../../src/store/dynamodb/item-decoder.ts";
 import { listSegments } from "../../src/journal/segments.ts";
 import { segmentDiskBytes } from "../../src/journal/segment-sizes.ts";
 import { EXIT } from "../../src/base/errors.ts";
@@ -49,12 +52,12 @@ const channelOf = (frame: string) => /"channel":"([^"]+)"/.exec(frame)![1]!;
 
 async function lastProgress(obcap: RunningObcap, test: (line: string) => boolean, what: string): Promise<void> {
   const last = () => obcap.stderr().split("\n").filter((l) => l.includes("received ")).at(-1) ?? "";
-  await waitUntil(() => test(last()), 120_000, () => `${what}; last progress: ${last()}`);
+  await waitFor(() => test(last()), { timeoutMs: 120_000, what: () => `${what}; last progress: ${last()}` });
 }
 
 describe("the journal's disk budget", () => {
   test("with a table: acknowledged segments are deleted to keep a 4 MB budget, and nothing is lost", async () => {
-    const table = await createJournalTestTable(client, "disk-acked");
+    const table = await createTestTable(client, "disk-acked");
     const journal = testTempDir("journal");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const obcap = startObcap("binary", captureArgs(fake, journal, ["--table", table, "--endpoint", endpoint, "--journal-max", "4MB", "--journal-min-free", "0B", "--journal-gzip", "0"]));
@@ -84,7 +87,7 @@ describe("the journal's disk budget", () => {
   }, 180_000);
 
   test("during a DynamoDB outage, drop-oldest drops the oldest segments with an evicted gap each; every frame missing from the table lies in one", async () => {
-    const table = await createJournalTestTable(client, "disk-evict");
+    const table = await createTestTable(client, "disk-evict");
     const journal = testTempDir("journal");
     await using proxy = startFaultProxy({ target: endpoint });
     await using fake = await startFakeExchange({ recordSentFrames: false });
@@ -153,7 +156,7 @@ describe("the journal's disk budget", () => {
   }, 240_000);
 
   test("--journal-full stop: the capture stops with E_JOURNAL_FULL (exit 3), and a restart onto the full journal refuses at once with the same words", async () => {
-    const table = await createJournalTestTable(client, "disk-stop");
+    const table = await createTestTable(client, "disk-stop");
     const journal = testTempDir("journal");
     await using proxy = startFaultProxy({ target: endpoint });
     await using fake = await startFakeExchange({ recordSentFrames: false });
@@ -183,7 +186,7 @@ describe("compressed segments", () => {
     try {
       await fake.whenSubscribed(CHANNELS, 30_000);
       await fake.play(frames);
-      await waitUntil(() => readdirSync(join(journal, "segments")).filter((f) => f.endsWith(".gz")).length >= 3, 30_000, () => "three compressed segments");
+      await waitFor(() => readdirSync(join(journal, "segments")).filter((f) => f.endsWith(".gz")).length >= 3, { timeoutMs: 30_000, what: () => "three compressed segments" });
     } finally {
       obcap.child.kill("SIGINT");
     }
@@ -198,8 +201,8 @@ describe("compressed segments", () => {
       const bytes = readFileSync(join(journal, "segments", file));
       writeFileSync(join(plain, "segments", file.replace(/\.gz$/, "")), file.endsWith(".gz") ? gunzipSync(bytes) : bytes);
     }
-    const tableA = await createJournalTestTable(client, "disk-replay-gz");
-    const tableB = await createJournalTestTable(client, "disk-replay-plain");
+    const tableA = await createTestTable(client, "disk-replay-gz");
+    const tableB = await createTestTable(client, "disk-replay-plain");
     expect((await runObcap("binary", ["replay", journal, "--table", tableA, "--endpoint", endpoint, "--checkpoint", join(plain, "a.cp")])).code).toBe(EXIT.ok);
     expect((await runObcap("binary", ["replay", plain, "--table", tableB, "--endpoint", endpoint, "--checkpoint", join(plain, "b.cp")])).code).toBe(EXIT.ok);
     const key = (i: Record<string, unknown>) => JSON.stringify(i, Object.keys(i).sort());

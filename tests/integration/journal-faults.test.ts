@@ -13,9 +13,11 @@ import { startDynamoDbLocal, type DynamoDbLocal } from "../support/dynamodb-loca
 import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { generateFrames } from "../support/frame-generator.ts";
-import { startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
+import { startObcap, testClient, waitForItemCount, type RunningObcap } from "../support/capture-harness.ts";
+import { waitFor } from "../support/wait.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
-import { createJournalTestTable, expectExactlyOnce, journaledFrames, journalLines, journalRecords, quarantineRecords, storedFrames } from "../support/journal-harness.ts";
+import { expectExactlyOnce, journaledFrames, journalLines, journalRecords, quarantineRecords, storedFrames } from "../support/journal-harness.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { EXIT } from "../../src/base/errors.ts";
 
 const PAIRS = ["btcusd", "ethusd"];
@@ -69,7 +71,7 @@ describe("DynamoDB goes away", () => {
   };
 
   test("unreachable at start-up: the capture goes into the journal and uploads once DynamoDB answers", async () => {
-    const table = await createJournalTestTable(ddbClient, "fault-start");
+    const table = await createTestTable(ddbClient, "fault-start");
     await ddb.stop();
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const journal = testTempDir("journal");
@@ -79,7 +81,7 @@ describe("DynamoDB goes away", () => {
       await fake.whenSubscribed(CHANNELS, 30_000);
       const frames = generateFrames({ pairs: PAIRS, countPerPair: 1500, seed: 40 });
       await fake.play(frames);
-      await waitUntil(() => journaledFrames(journal).length === frames.length, 20_000, () => "every frame in the journal");
+      await waitFor(() => journaledFrames(journal).length === frames.length, { timeoutMs: 20_000, what: () => "every frame in the journal" });
       await restartDynamoDb();
       // Items: the frames, and the start record of every channel.
       expect(await waitForItemCount(ddbClient, table, frames.length + CHANNELS.length, 90_000)).toBe(frames.length + CHANNELS.length);
@@ -92,7 +94,7 @@ describe("DynamoDB goes away", () => {
 
   test("killed for 20 s mid-capture and restarted on the same port: no loss, the backlog drains", async () => {
     if (ddb.process.exitCode !== null || ddb.process.signalCode !== null) await restartDynamoDb();
-    const table = await createJournalTestTable(ddbClient, "fault-kill");
+    const table = await createTestTable(ddbClient, "fault-kill");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const journal = testTempDir("journal");
     const obcap = startObcap("binary", captureArgs(fake, table, ddb.endpoint, journal));
@@ -109,9 +111,11 @@ describe("DynamoDB goes away", () => {
       const outageEndsAt = Date.now() + 20_000;
       // Capture goes on during the outage: the rest arrives while DynamoDB is gone.
       await fake.play(frames.slice(before), { ratePerSec: 700 });
-      await waitUntil(() => journaledFrames(journal).length === frames.length, 20_000, () => "every frame in the journal");
+      await waitFor(() => journaledFrames(journal).length === frames.length, { timeoutMs: 20_000, what: () => "every frame in the journal" });
       expect(obcap.child.exitCode).toBeNull();
-      await Bun.sleep(Math.max(0, outageEndsAt - Date.now())); // the fault lasts 20 s
+      // The fault itself, not an ordering sleep: DynamoDB stays away for the full 20 s, and the
+      // capture must keep journaling and retrying through all of it.
+      await Bun.sleep(Math.max(0, outageEndsAt - Date.now()));
       await restartDynamoDb();
 
       await obcap.waitForLog(`received ${frames.length} frames, written ${frames.length + CHANNELS.length},`, 120_000);
@@ -126,7 +130,7 @@ describe("DynamoDB goes away", () => {
 
 describe("DynamoDB throttles", () => {
   test("throttling errors and partial UnprocessedItems: no loss, no duplicate", async () => {
-    const table = await createJournalTestTable(client, "fault-throttle");
+    const table = await createTestTable(client, "fault-throttle");
     await using proxy = startFaultProxy({ target: endpoint, seed: 5, throttleShare: 0.2, partialShare: 0.3, serverErrorShare: 0.05 });
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const obcap = startObcap("binary", captureArgs(fake, table, proxy.url, testTempDir("journal")));
@@ -149,7 +153,7 @@ describe("DynamoDB throttles", () => {
 
 describe("the capture process dies or is stopped", () => {
   test("SIGKILL mid-stream, then restart: everything journaled before the kill reaches the table", async () => {
-    const table = await createJournalTestTable(client, "fault-sigkill");
+    const table = await createTestTable(client, "fault-sigkill");
     const journal = testTempDir("journal");
     const frames = generateFrames({ pairs: PAIRS, countPerPair: 6000, seed: 43 });
     await using fake = await startFakeExchange({ recordSentFrames: false });
@@ -160,7 +164,7 @@ describe("the capture process dies or is stopped", () => {
       try {
         await fake.whenSubscribed(CHANNELS, 30_000);
         await fake.play(frames);
-        await waitUntil(() => journaledFrames(journal).length === frames.length, 30_000, () => "every frame in the journal");
+        await waitFor(() => journaledFrames(journal).length === frames.length, { timeoutMs: 30_000, what: () => "every frame in the journal" });
       } finally {
         first.child.kill("SIGKILL");
       }
@@ -185,7 +189,7 @@ describe("the capture process dies or is stopped", () => {
   }, 180_000);
 
   test("SIGTERM mid-batch: exit 0, and every frame received is in the table", async () => {
-    const table = await createJournalTestTable(client, "fault-sigterm");
+    const table = await createTestTable(client, "fault-sigterm");
     // Partial answers and throttling keep batches in the middle of their retries at any moment.
     await using proxy = startFaultProxy({ target: endpoint, seed: 7, throttleShare: 0.1, partialShare: 0.3 });
     await using fake = await startFakeExchange({ recordSentFrames: false });
@@ -218,7 +222,7 @@ describe("the capture process dies or is stopped", () => {
 
 describe("bad frames", () => {
   test("malformed frames, an oversize frame and invalid UTF-8 are counted and quarantined while the capture goes on", async () => {
-    const table = await createJournalTestTable(client, "fault-bad");
+    const table = await createTestTable(client, "fault-bad");
     await using fake = await startFakeExchange();
     const journal = testTempDir("journal");
     const obcap = startObcap("binary", captureArgs(fake, table, endpoint, journal, ["--queue-mb", "1"]));

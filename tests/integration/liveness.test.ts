@@ -19,14 +19,19 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.ts";
 import { channelOf } from "../support/fake-exchange-protocol.ts";
 import { FrameGenerator, generateFrames } from "../support/frame-generator.ts";
 import { exchangeMicros, playPaced } from "../support/paced-play.ts";
-import { runObcap, scanEvents, startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
+import { scanEvents, startObcap, testClient, waitForItemCount, type RunningObcap } from "../support/capture-harness.ts";
+import { waitFor } from "../support/wait.ts";
 import { channelName } from "../../src/model/channels.ts";
-import { decodeItem, GAP_ATTRIBUTES, isGapItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
+import { isGapItem } from "../../src/store/dynamodb/gap-item.ts";
+import { decodeItem } from "../../src/store/dynamodb/item-decoder.ts";
+import { GAP_ATTRIBUTES } from "../../src/store/dynamodb/item-fields.ts";
+import type { Item } from "../../src/store/dynamodb/item.ts";
 import { parseGapPartitionKey } from "../../src/store/dynamodb/keys.ts";
 
 const PAIR = "btcusd";
@@ -61,12 +66,6 @@ beforeAll(async () => {
   client = testClient(endpoint);
 });
 afterAll(() => client.destroy());
-
-async function createTable(prefix: string): Promise<string> {
-  const table = uniqueTableName(prefix);
-  expect((await runObcap("binary", ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
-  return table;
-}
 
 function startCapture(table: string, fake: FakeExchange): RunningObcap {
   return startObcap("binary", [
@@ -108,10 +107,10 @@ async function stopAndRead(obcap: RunningObcap, table: string, expected?: number
 async function receivedSettles(obcap: RunningObcap): Promise<void> {
   const counts = () => [...obcap.stderr().matchAll(/received (\d+) frames, written/g)].map((m) => Number(m[1]));
   const from = counts().length;
-  await waitUntil(() => {
+  await waitFor(() => {
     const later = counts().slice(from);
     return later.length >= 2 && later.at(-1) === later.at(-2);
-  }, 30_000, () => `a settled received count; log:\n${obcap.stderr()}`);
+  }, { timeoutMs: 30_000, what: () => `a settled received count; log:\n${obcap.stderr()}` });
 }
 
 /** A gap record as stored: pk `<pair>#<stream>#gaps`, start `gs`, end `ge` (µs), reason `gr`. */
@@ -194,7 +193,7 @@ function expectMissingOnlyInsideGaps(stored: readonly string[], produced: readon
 
 describe("liveness of the compiled binary", () => {
   test("a silent exchange (no data, no heartbeat answers, TCP open) is detected within 5 s, replaced, and recorded as a stale gap", async () => {
-    const table = await createTable("live-stale");
+    const table = await createTestTable(client, "live-stale");
     await using fake = await startFakeExchange();
     const obcap = startCapture(table, fake);
     await subscribed(obcap, fake);
@@ -242,7 +241,7 @@ describe("liveness of the compiled binary", () => {
   }, 120_000);
 
   test("a TCP drop without a close frame mid-stream is replaced and recorded as a dropped gap; nothing outside it is missing", async () => {
-    const table = await createTable("live-drop");
+    const table = await createTestTable(client, "live-drop");
     await using fake = await startFakeExchange();
     const obcap = startCapture(table, fake);
     await subscribed(obcap, fake);
@@ -301,7 +300,7 @@ describe("liveness of the compiled binary", () => {
   }, 120_000);
 
   test("a clean close by the exchange (close frame) is replaced at once and recorded as a closed gap; the capture goes on", async () => {
-    const table = await createTable("live-close");
+    const table = await createTestTable(client, "live-close");
     await using fake = await startFakeExchange();
     const obcap = startCapture(table, fake);
     await subscribed(obcap, fake);
@@ -339,7 +338,7 @@ describe("liveness of the compiled binary", () => {
   }, 120_000);
 
   test("bts:request_reconnect mid-stream switches connections with no gap and stores every event exactly once", async () => {
-    const table = await createTable("live-mbb");
+    const table = await createTestTable(client, "live-mbb");
     await using fake = await startFakeExchange();
     const frames = generateFrames({ pairs: [PAIR], countPerPair: 4_000, seed: 23 });
     const obcap = startCapture(table, fake);

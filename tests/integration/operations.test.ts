@@ -4,19 +4,22 @@
  * compiled binary against the local exchange and DynamoDB Local.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { dynamoEndpoint, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { freePort } from "../support/dynamodb-local.ts";
 import { startFakeExchange, type FakeExchange } from "../support/fake-exchange.ts";
 import { generateFrames } from "../support/frame-generator.ts";
-import { ROOT, runObcap, startObcap, testClient, waitForItemCount, waitUntil, type RunningObcap } from "../support/capture-harness.ts";
+import { ROOT, runObcap, startObcap, testClient, waitForItemCount, type RunningObcap } from "../support/capture-harness.ts";
+import { waitFor } from "../support/wait.ts";
 import { parsePrometheusText, sampleValue, type ParsedFamily } from "../../src/metrics/parse.ts";
 import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../src/journal/lock.ts";
 import { bunFileLock } from "../../src/runtime/bun/file-lock.ts";
 import { EXIT } from "../../src/base/errors.ts";
+import { testTempDir } from "../support/temp-dirs.ts";
 
 const PAIR = "btcusd";
 const CHANNELS = [`live_orders_${PAIR}`, `live_trades_${PAIR}`];
@@ -31,10 +34,6 @@ beforeAll(async () => {
 }, 60_000); // run alone, this file starts DynamoDB Local itself
 afterAll(() => client?.destroy());
 
-function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `obcap-${prefix}-`));
-}
-
 function exchangeArgs(fake: FakeExchange): string[] {
   return ["--pair", PAIR, "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"];
 }
@@ -45,16 +44,17 @@ async function scrape(port: number): Promise<Map<string, ParsedFamily>> {
   return parsePrometheusText(await response.text());
 }
 
-/** Scrapes every 100 ms until `ok` holds; rejects after `timeoutMs` with the last scrape. */
+/** Scrapes every 100 ms until `ok` holds, and returns that scrape; rejects after `timeoutMs` with the last scrape. */
 async function pollScrape(port: number, ok: (m: Map<string, ParsedFamily>) => boolean, timeoutMs: number): Promise<Map<string, ParsedFamily>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const m = parsePrometheusText(text);
-    if (ok(m)) return m;
-    if (Date.now() > deadline) throw new Error(`metrics did not reach the expected figures within ${timeoutMs} ms; last scrape:\n${text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let text = "";
+  return waitFor(
+    async () => {
+      text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const m = parsePrometheusText(text);
+      return ok(m) ? m : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: () => `the metrics to reach the expected figures; last scrape:\n${text}` },
+  );
 }
 
 /** Every file and folder under `dir` with its size and mtime, and the folders' own mtimes. */
@@ -73,7 +73,11 @@ function tree(dir: string): string[] {
   return out;
 }
 
-/** Waits until two listings of `dir` taken `gapMs` apart are equal (the holder has finished writing). */
+/**
+ * Waits until two listings of `dir` taken `gapMs` apart are equal (the holder has finished writing).
+ * The pause between listings is the stability window itself, not an ordering sleep: "nothing changed
+ * for gapMs" is the condition.
+ */
 async function quiescent(dir: string, timeoutMs: number, gapMs = 300): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let last = tree(dir);
@@ -101,11 +105,10 @@ async function stop(obcap: RunningObcap): Promise<number> {
 
 describe("metrics", () => {
   test("a capture with --metrics-port serves true figures for what the exchange sent, and obcap status summarizes them", async () => {
-    const table = uniqueTableName("metrics");
-    expect((await runObcap("binary", ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
+    const table = await createTestTable(client, "metrics");
     await using fake = await startFakeExchange();
     const port = await freePort();
-    const journal = tempDir("metrics-journal");
+    const journal = testTempDir("metrics-journal");
     const startedS = Date.now() / 1000;
     const obcap = startObcap("binary", [...exchangeArgs(fake), "--table", table, "--endpoint", endpoint, "--journal", journal, "--metrics-port", String(port)]);
     try {
@@ -178,7 +181,7 @@ describe("metrics", () => {
   test("a metrics port already in use stops the start with E_METRICS_LISTEN (exit 3) before contacting the exchange, and releases the lock", async () => {
     using busy = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("someone else") });
     await using fake = await startFakeExchange();
-    const journal = tempDir("busy-port");
+    const journal = testTempDir("busy-port");
     const { code, stderr } = await runObcap("binary", [...exchangeArgs(fake), "--journal", journal, "--metrics-port", String(busy.port)]);
     expect(code).toBe(EXIT.config);
     expect(stderr).toContain(`cannot serve metrics on 127.0.0.1:${busy.port}`);
@@ -204,7 +207,7 @@ describe("metrics", () => {
 describe("journal lock", () => {
   test("fault 9: a second instance on the same journal exits 0 at once with one line naming the holder, touching nothing", async () => {
     await using fake = await startFakeExchange();
-    const journal = tempDir("lock-journal");
+    const journal = testTempDir("lock-journal");
     const port = await freePort();
     const args = [...exchangeArgs(fake), "--journal", journal, "--metrics-port", String(port)];
     const first = startObcap("binary", args);
@@ -236,12 +239,12 @@ describe("journal lock", () => {
 
   test("the lock of a capture killed with SIGKILL is freed by the kernel: the next start takes it at once, warns, and captures", async () => {
     await using fake = await startFakeExchange();
-    const journal = tempDir("stale-journal");
+    const journal = testTempDir("stale-journal");
     const killed = startObcap("binary", [...exchangeArgs(fake), "--journal", journal]);
     await fake.whenSubscribed(CHANNELS, 20_000);
     killed.child.kill("SIGKILL");
     await killed.exited;
-    await waitUntil(() => fake.connections() === 0, 10_000, () => "the killed capture's connection to close");
+    await waitFor(() => fake.connections() === 0, { timeoutMs: 10_000, what: () => "the killed capture's connection to close" });
     expect(parseHolder(readFileSync(join(journal, LOCK_FILE_NAME), "utf8"))?.pid).toBe(killed.child.pid!);
 
     const next = startObcap("binary", [...exchangeArgs(fake), "--journal", journal]);
@@ -256,8 +259,7 @@ describe("journal lock", () => {
   }, 60_000);
 
   test("--no-journal --table uses no directory, so it takes no lock: two such captures both run", async () => {
-    const table = uniqueTableName("nolock");
-    expect((await runObcap("binary", ["table", "create", "--table", table, "--endpoint", endpoint])).code).toBe(0);
+    const table = await createTestTable(client, "nolock");
     await using fake = await startFakeExchange();
     const args = [...exchangeArgs(fake), "--table", table, "--endpoint", endpoint, "--no-journal"];
     const port = await freePort();
@@ -267,7 +269,7 @@ describe("journal lock", () => {
       await fake.whenConnections(2, 20_000);
       await a.waitForLog("capturing 2 channels", 20_000);
       await b.waitForLog("capturing 2 channels", 20_000);
-      // Without the journal the writer Worker decodes, and counts per channel too.
+      // Without the journal the upload stage decodes from the ring, and counts per channel too.
       const frames = generateFrames({ pairs: [PAIR], countPerPair: 50, seed: 4, trades: false });
       await fake.play(frames);
       const m = await pollScrape(port, (m) => sampleValue(m, "obcap_frames_received_total", { channel: `live_orders_${PAIR}` }) === frames.length, 20_000);

@@ -6,22 +6,23 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EXIT } from "../../src/base/errors.ts";
 import { journalLine } from "../../src/journal/journal-line.ts";
-import { createTable } from "../../src/store/dynamodb/table.ts";
-import { decodeItem } from "../../src/store/dynamodb/item-codec.ts";
-import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
+import { decodeItem } from "../../src/store/dynamodb/item-decoder.ts";
+import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
+import { createTestTable } from "../support/test-table.ts";
 import { entryCommand, runObcap, scanEvents, startObcap, testClient, type Entry } from "../support/capture-harness.ts";
 import { startFakeExchange } from "../support/fake-exchange.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { controlFrames, orderAndTradeFrames } from "../support/fixtures.ts";
 import { canonicalJson } from "../support/exact-compare.ts";
 import { expectedChainGaps } from "../support/expected-gaps.ts";
+import { testTempDir } from "../support/temp-dirs.ts";
+import { waitFor } from "../support/wait.ts";
 
 type Item = Record<string, AttributeValue>;
 
@@ -32,18 +33,12 @@ let dir: string;
 beforeAll(async () => {
   endpoint = await dynamoEndpoint();
   client = testClient(endpoint);
-  dir = mkdtempSync(join(tmpdir(), "obcap-replay-it-"));
+  dir = testTempDir("replay-it");
 });
 afterAll(() => {
   client.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function newTable(prefix: string): Promise<string> {
-  const table = uniqueTableName(prefix);
-  await createTable({ client, table, shards: 4 });
-  return table;
-}
 
 function file(name: string, content: string | Uint8Array): string {
   const path = join(dir, name);
@@ -77,8 +72,8 @@ describe("replay of a capture journal", () => {
       ...orderAndTradeFrames().filter((f) => channels.some((c) => f.includes(`"${c}"`))),
       ...generateFrames({ pairs, countPerPair: 1_500, seed: 21, hugeIds: true }),
     ];
-    const tableA = await newTable("replay-cap-a");
-    const tableB = await newTable("replay-cap-b");
+    const tableA = await createTestTable(client, "replay-cap-a");
+    const tableB = await createTestTable(client, "replay-cap-b");
     const journal = join(dir, "capture-journal.ndjson");
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const common = ["--pair", pairs.join(","), "--ws-url", fake.wsUrl, "--rest-url", fake.restUrl, "--progress-s", "1"];
@@ -88,11 +83,10 @@ describe("replay of a capture journal", () => {
     try {
       await fake.whenSubscribed(channels, 30_000);
       // Both connections subscribed to every channel: wait until each has all four.
-      const deadline = Date.now() + 30_000;
-      while (fake.connections() < 2 || fake.connectionIds().some((id) => fake.subscriptionsOf(id).length < channels.length)) {
-        if (Date.now() > deadline) throw new Error(`captures did not both subscribe: ${fake.subscriptions().join(",")}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor(() => fake.connections() >= 2 && fake.connectionIds().every((id) => fake.subscriptionsOf(id).length >= channels.length), {
+        timeoutMs: 30_000,
+        what: () => `both captures to subscribe every channel (subscribed: ${fake.subscriptions().join(",")})`,
+      });
       expect(await fake.play(frames)).toEqual({ sent: frames.length, notSent: 0 });
       await toTable.waitForLog(`received ${frames.length} frames, written ${frames.length + expectedChainGaps(frames) + channels.length},`, 120_000);
       await toFile.waitForLog(`received ${frames.length} frames`, 120_000);
@@ -141,7 +135,7 @@ describe("replay of a capture journal", () => {
     // very frames it stored: replayed, they give table A back exactly, rx included.
     const journalDir = join((toTable as { cwd?: string }).cwd ?? "/nonexistent", "obcap-data");
     if (existsSync(join(journalDir, "segments"))) {
-      const tableC = await newTable("replay-cap-c");
+      const tableC = await createTestTable(client, "replay-cap-c");
       expect((await replay([journalDir, "--table", tableC])).code).toBe(EXIT.ok);
       const itemsC = await scanEvents(client, tableC);
       expect(itemsC.filter(isStart).length).toBe(channels.length);
@@ -156,7 +150,7 @@ describe("replay is idempotent", () => {
   test("replaying the same file twice leaves the same items, no duplicates", async () => {
     const frames = generateFrames({ pairs: ["btcusd", "ethusd"], countPerPair: 1_500, seed: 22, hugeIds: true, exponentNumbers: true });
     const path = file("twice.ndjson", frames.map((f, i) => journalLine(1_700_000_000_000_000 + i, f)).join(""));
-    const table = await newTable("replay-twice");
+    const table = await createTestTable(client, "replay-twice");
     expect((await replay([path, "--table", table])).code).toBe(EXIT.ok);
     const first = byKey(await scanEvents(client, table));
     expect(first.size).toBe(frames.length);
@@ -175,10 +169,10 @@ describe("replay is idempotent", () => {
     writeFileSync(join(segments, "part-1.ndjson.gz"), gzipSync(lines.slice(0, 200).join("")));
     writeFileSync(join(segments, "part-2.ndjson"), lines.slice(200, 400).join(""));
     writeFileSync(join(segments, "part-10.ndjson.gz"), gzipSync(lines.slice(400).join("")));
-    const fromDir = await newTable("replay-dir");
+    const fromDir = await createTestTable(client, "replay-dir");
     const dirRun = await replay([segments, "--table", fromDir]);
     expect(dirRun.code).toBe(EXIT.ok);
-    const fromStdin = await newTable("replay-stdin");
+    const fromStdin = await createTestTable(client, "replay-stdin");
     const [cmd, ...pre] = entryCommand("source");
     const child = spawn(cmd!, [...pre, "replay", "-", "--table", fromStdin, "--endpoint", endpoint], {
       env: { ...process.env, ...TEST_AWS_ENV, NO_COLOR: "1" },
@@ -211,7 +205,7 @@ describe("bad input", () => {
       ...good.slice(21, 40),
     ];
     const path = file("corrupt.ndjson", lines.join("\n") + "\n");
-    const table = await newTable("replay-corrupt");
+    const table = await createTestTable(client, "replay-corrupt");
     const run = await replay([path, "--table", table]);
     expect(run.code).toBe(EXIT.badInput);
     expect(run.stderr).toContain(`${path}:12: E_FRAME_JSON: Frame is not valid JSON`);
@@ -229,14 +223,14 @@ describe("bad input", () => {
   test("--strict stops at the first bad line with everything before it stored; --dry-run writes nothing", async () => {
     const lines = [...good.slice(0, 15), "garbage", ...good.slice(15)];
     const path = file("strict.ndjson", lines.join("\n") + "\n");
-    const table = await newTable("replay-strict");
+    const table = await createTestTable(client, "replay-strict");
     const strict = await replay([path, "--table", table, "--strict"]);
     expect(strict.code).toBe(EXIT.badInput);
     expect(strict.stderr).toContain(`${path}:16: E_FRAME_JSON: `);
     expect(strict.stderr).toContain("--strict stops at the first bad line; every line before it is stored");
     expect((await scanEvents(client, table)).length).toBe(15);
 
-    const dryTable = await newTable("replay-dry");
+    const dryTable = await createTestTable(client, "replay-dry");
     const dry = await replay([path, "--dry-run", "--table", dryTable]);
     expect(dry.code).toBe(EXIT.badInput);
     expect(dry.stderr).toContain("dry run summary: lines 41, events 40, skipped 1 (bad 1,");
@@ -248,7 +242,7 @@ describe("bad input", () => {
     const many = generateFrames({ pairs: ["btcusd"], countPerPair: 4_000, seed: 25 });
     const gz = gzipSync(many.join("\n") + "\n");
     const path = file("cut.ndjson.gz", gz.subarray(0, Math.floor(gz.length / 2)));
-    const table = await newTable("replay-gz-cut");
+    const table = await createTestTable(client, "replay-gz-cut");
     const run = await replay([path, "--table", table]);
     expect(run.code).toBe(EXIT.badInput);
     const m = new RegExp(`${escape(path)}:(\\d+): gzip data ends early or is corrupt`).exec(run.stderr);
@@ -261,7 +255,7 @@ describe("bad input", () => {
 
   test("an empty file is read as nothing (a warning, exit 0); a binary file is skipped whole (exit 6)", async () => {
     const empty = file("empty.ndjson", "");
-    const table = await newTable("replay-empty");
+    const table = await createTestTable(client, "replay-empty");
     const run = await replay([empty, "--table", table]);
     expect(run.code).toBe(EXIT.ok);
     expect(run.stderr).toContain(`input ${empty} is empty`);
@@ -282,7 +276,7 @@ describe("bad input", () => {
 
   test("a 10 MB line is reported and skipped without stopping the lines after it", async () => {
     const path = file("huge-line.ndjson", `${good[0]}\n{"x":"${"a".repeat(10 * 1024 * 1024)}"}\n${good[1]}\n`);
-    const table = await newTable("replay-huge");
+    const table = await createTestTable(client, "replay-huge");
     const run = await replay([path, "--table", table], "binary");
     expect(run.code).toBe(EXIT.badInput);
     expect(run.stderr).toContain(`${path}:2: line of 10.0 MiB is longer than the 1.0 MiB limit`);
@@ -290,7 +284,7 @@ describe("bad input", () => {
   }, 120_000);
 
   test("a missing input exits 2 before anything is written, and so does --resume with another replay's checkpoint", async () => {
-    const table = await newTable("replay-usage");
+    const table = await createTestTable(client, "replay-usage");
     const missing = await replay([join(dir, "nope.ndjson"), "--table", table]);
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toContain(`input ${join(dir, "nope.ndjson")} does not exist: check the path [E_INPUT_UNREADABLE]`);
@@ -310,24 +304,24 @@ describe("resume", () => {
   test("a replay killed half way continues from its checkpoint with --resume: table complete, nothing reread before the checkpoint", async () => {
     const frames = generateFrames({ pairs: ["btcusd", "ethusd"], countPerPair: 15_000, seed: 26 });
     const path = file("kill-me.ndjson", frames.map((f, i) => journalLine(1_700_000_000_000_000 + i, f)).join(""));
-    const table = await newTable("replay-resume");
+    const table = await createTestTable(client, "replay-resume");
     const checkpoint = join(dir, "kill-me.checkpoint");
     const args = ["replay", path, "--table", table, "--endpoint", endpoint, "--checkpoint", checkpoint, "--checkpoint-ms", "20", "--in-flight", "1"];
     const first = startObcap("source", args);
     // Kill once the checkpoint says a good part is stored, well before the end.
-    const deadline = Date.now() + 120_000;
-    let killedAtLine = 0;
-    while (killedAtLine < 3_000) {
-      if (Date.now() > deadline) throw new Error(`checkpoint did not reach line 3000; log:\n${first.stderr()}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      if (existsSync(checkpoint)) {
-        try {
-          killedAtLine = (JSON.parse(readFileSync(checkpoint, "utf8")) as { position: { line: number } | null }).position?.line ?? 0;
-        } catch {
-          killedAtLine = 0; // never torn (renamed into place), but be safe
-        }
+    const checkpointLine = (): number => {
+      if (!existsSync(checkpoint)) return 0;
+      try {
+        return (JSON.parse(readFileSync(checkpoint, "utf8")) as { position: { line: number } | null }).position?.line ?? 0;
+      } catch {
+        return 0; // never torn (renamed into place), but be safe
       }
-    }
+    };
+    await waitFor(() => checkpointLine() >= 3_000, {
+      timeoutMs: 120_000,
+      intervalMs: 20,
+      what: () => `the checkpoint to reach line 3000 (at ${checkpointLine()}); log:\n${first.stderr()}`,
+    });
     first.child.kill("SIGKILL");
     expect(await first.exited).toBe(137);
     const saved = JSON.parse(readFileSync(checkpoint, "utf8")) as { position: { line: number } };
@@ -349,7 +343,7 @@ describe("resume", () => {
   test("SIGINT stores what was read, saves the checkpoint and exits 4; --resume then completes", async () => {
     const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 40_000, seed: 27 });
     const path = file("interrupt-me.ndjson", frames.join("\n") + "\n");
-    const table = await newTable("replay-sigint");
+    const table = await createTestTable(client, "replay-sigint");
     const checkpoint = join(dir, "interrupt.checkpoint");
     const run = startObcap("source", ["replay", path, "--table", table, "--endpoint", endpoint, "--checkpoint", checkpoint, "--in-flight", "1", "--progress-s", "1"]);
     await run.waitForLog(/progress: [\d,]+ lines/, 60_000);

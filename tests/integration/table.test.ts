@@ -5,17 +5,19 @@
  * because the SDK reads process.env and ~/.aws itself.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CreateTableCommand, DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
-import { createTable, META_PK, META_SK, openCaptureTable } from "../../src/store/dynamodb/table.ts";
+import { createTable, openCaptureTable } from "../../src/store/dynamodb/table.ts";
+import { META_PK, META_SK } from "../../src/store/dynamodb/table-metadata.ts";
 import { ObcapError } from "../../src/base/errors.ts";
-import { dynamoEndpoint, TEST_AWS_ENV, uniqueTableName } from "../support/env.ts";
+import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
+import { createTestTable, uniqueTableName, type TestTableOptions } from "../support/test-table.ts";
 import { freePort } from "../support/dynamodb-local.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
+import { testTempDir } from "../support/temp-dirs.ts";
 
 // `make test` sets these; a file run alone with plain `bun test` gets the same values.
 for (const [name, value] of Object.entries(TEST_AWS_ENV)) process.env[name] ??= value;
@@ -34,21 +36,18 @@ afterAll(async () => {
   client.destroy();
 });
 
+/** A name for a table the test makes itself (with createTable, the code under test); deleted after the file. */
 function tableName(prefix: string): string {
   const table = uniqueTableName(prefix);
   tables.push(table);
   return table;
 }
 
-async function createRawTable(table: string, keys: Array<{ name: string; type: "S" | "N" | "B"; role: "HASH" | "RANGE" }>) {
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      KeySchema: keys.map((k) => ({ AttributeName: k.name, KeyType: k.role })),
-      AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
+/** A table made for the test (see test-table.ts); deleted after the file. */
+async function testTable(prefix: string, options: TestTableOptions): Promise<string> {
+  const table = await createTestTable(client, prefix, options);
+  tables.push(table);
+  return table;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ObcapError> {
@@ -89,19 +88,14 @@ describe("createTable", () => {
   });
 
   test("adopts an existing pk/sk table without metadata by writing the metadata item", async () => {
-    const table = tableName("tc-adopt");
-    await createRawTable(table, [
-      { name: "pk", type: "S", role: "HASH" },
-      { name: "sk", type: "S", role: "RANGE" },
-    ]);
+    const table = await testTable("tc-adopt", { schema: "keys-only" }); // pk (S) HASH + sk (S) RANGE
     const result = await createTable({ client, table, shards: 2 });
     expect(result).toMatchObject({ status: "exists", shards: 2, metadata: "written" });
     expect((await openCaptureTable({ client, table })).shards).toBe(2);
   });
 
   test("refuses a table with other keys and says exactly what differs", async () => {
-    const table = tableName("tc-orders");
-    await createRawTable(table, [{ name: "id", type: "N", role: "HASH" }]);
+    const table = await testTable("tc-orders", { schema: [{ name: "id", type: "N", role: "HASH" }] });
     const error = await rejection(createTable({ client, table, shards: 4 }));
     expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
     expect(error.message).toBe(
@@ -110,11 +104,12 @@ describe("createTable", () => {
   });
 
   test("refuses a table whose sort key has the right name but the wrong type", async () => {
-    const table = tableName("tc-numsk");
-    await createRawTable(table, [
-      { name: "pk", type: "S", role: "HASH" },
-      { name: "sk", type: "N", role: "RANGE" },
-    ]);
+    const table = await testTable("tc-numsk", {
+      schema: [
+        { name: "pk", type: "S", role: "HASH" },
+        { name: "sk", type: "N", role: "RANGE" },
+      ],
+    });
     const error = await rejection(createTable({ client, table, shards: 4 }));
     expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
     expect(error.message).toContain("has key pk (S) HASH + sk (N) RANGE;");
@@ -123,8 +118,7 @@ describe("createTable", () => {
 
 describe("openCaptureTable", () => {
   test("returns the shard count of a table made by createTable", async () => {
-    const table = tableName("oc-ok");
-    await createTable({ client, table, shards: 3 });
+    const table = await testTable("oc-ok", { shards: 3 });
     const opened = await openCaptureTable({ client, table });
     expect(opened.shards).toBe(3);
     expect(opened.metadata.schemaVersion).toBe(1);
@@ -139,19 +133,14 @@ describe("openCaptureTable", () => {
   });
 
   test("refuses an incompatible table", async () => {
-    const table = tableName("oc-orders");
-    await createRawTable(table, [{ name: "id", type: "N", role: "HASH" }]);
+    const table = await testTable("oc-orders", { schema: [{ name: "id", type: "N", role: "HASH" }] });
     const error = await rejection(openCaptureTable({ client, table }));
     expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
     expect(error.message).toContain("has key id (N) HASH; obcap needs pk (S) HASH + sk (S) RANGE");
   });
 
   test("refuses a pk/sk table without metadata and points to table create to adopt it", async () => {
-    const table = tableName("oc-nometa");
-    await createRawTable(table, [
-      { name: "pk", type: "S", role: "HASH" },
-      { name: "sk", type: "S", role: "RANGE" },
-    ]);
+    const table = await testTable("oc-nometa", { schema: "keys-only" }); // pk (S) HASH + sk (S) RANGE
     const error = await rejection(openCaptureTable({ client, table }));
     expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
     expect(error.message).toContain(`obcap table create --table ${table}`);
@@ -204,7 +193,7 @@ describe("openCaptureTable", () => {
 
 describe("client configuration from the environment (child process, clean env)", () => {
   const root = resolve(import.meta.dir, "../..");
-  const home = mkdtempSync(join(tmpdir(), "obcap-aws-"));
+  const home = testTempDir("aws");
   writeFileSync(join(home, "credentials"), "");
   writeFileSync(join(home, "config"), "");
   /** No keys, no profile, empty shared files, no instance metadata: the chain finds nothing. */
@@ -256,14 +245,12 @@ describe("client configuration from the environment (child process, clean env)",
   });
 
   test("defaults the region when an endpoint is given, since DynamoDB Local ignores it", async () => {
-    const table = tableName("env-endpoint");
-    await createTable({ client, table, shards: 5 });
+    const table = await testTable("env-endpoint", { shards: 5 });
     expect(await openInChild({ ...bareEnv, ...keys }, { endpoint }, table)).toEqual({ shards: 5 });
   });
 
   test("takes the endpoint from AWS_ENDPOINT_URL_DYNAMODB (the SDK reads it natively)", async () => {
-    const table = tableName("env-var");
-    await createTable({ client, table, shards: 6 });
+    const table = await testTable("env-var", { shards: 6 });
     expect(await openInChild({ ...bareEnv, ...keys, AWS_ENDPOINT_URL_DYNAMODB: endpoint }, {}, table)).toEqual({ shards: 6 });
     expect(await openInChild({ ...bareEnv, ...keys, AWS_ENDPOINT_URL: endpoint }, {}, table)).toEqual({ shards: 6 });
   });

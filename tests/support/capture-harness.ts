@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { TEST_AWS_ENV } from "./env.ts";
 import { testTempDir } from "./temp-dirs.ts";
+import { waitFor } from "./wait.ts";
 import { META_KEY } from "../../src/store/dynamodb/keys.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -60,8 +61,13 @@ export function startObcap(entry: Entry, args: string[], env: Record<string, str
     for (const l of listeners) l();
   });
   child.stdout!.on("data", (chunk) => (out += chunk));
+  let exitCode: number | undefined;
   const exited = new Promise<number>((done) =>
-    child.on("exit", (code, signal) => done(code ?? 128 + (signal === "SIGKILL" ? 9 : signal === "SIGTERM" ? 15 : 2))),
+    child.on("exit", (code, signal) => {
+      exitCode = code ?? 128 + (signal === "SIGKILL" ? 9 : signal === "SIGTERM" ? 15 : 2);
+      done(exitCode);
+      for (const l of listeners) l();
+    }),
   );
   return {
     child,
@@ -69,29 +75,23 @@ export function startObcap(entry: Entry, args: string[], env: Record<string, str
     stderr: () => err,
     stdout: () => out,
     exited,
-    waitForLog(text, timeoutMs) {
+    async waitForLog(text, timeoutMs) {
       const has = () => (typeof text === "string" ? err.includes(text) : text.test(err));
-      if (has()) return Promise.resolve();
-      return new Promise((resolveWait, reject) => {
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`obcap did not log ${String(text)} within ${timeoutMs} ms; log so far:\n${err}`));
-        }, timeoutMs);
-        const check = () => {
-          if (!has()) return;
-          clearTimeout(timer);
-          listeners.delete(check);
-          resolveWait();
-        };
-        listeners.add(check);
-        void exited.then(() => {
-          if (!has()) {
-            clearTimeout(timer);
-            listeners.delete(check);
-            reject(new Error(`obcap exited before logging ${String(text)}; log:\n${err}`));
-          }
-        });
-      });
+      await waitFor(
+        () => {
+          if (has()) return true;
+          if (exitCode !== undefined) throw new Error(`obcap exited (${exitCode}) before logging ${String(text)}; log:\n${err}`);
+          return false;
+        },
+        {
+          timeoutMs,
+          what: () => `obcap to log ${String(text)}; log so far:\n${err}`,
+          subscribe: (recheck) => {
+            listeners.add(recheck);
+            return () => listeners.delete(recheck);
+          },
+        },
+      );
     },
   };
 }
@@ -125,29 +125,28 @@ export async function scanEvents(client: DynamoDBClient, table: string): Promise
   return items;
 }
 
-/** Number of event items, polled until it reaches `expected` or `timeoutMs` passes. */
-export async function waitForItemCount(client: DynamoDBClient, table: string, expected: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
+/** Number of event items (the metadata item left out). */
+export async function countItems(client: DynamoDBClient, table: string): Promise<number> {
   let count = 0;
-  for (;;) {
-    count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-    count -= 1; // the metadata item
-    if (count >= expected || Date.now() > deadline) return count;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count - 1; // the metadata item
 }
 
-/** Polls `condition` every 50 ms until true; rejects after `timeoutMs` with `what()` in the message. */
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/**
+ * Number of event items, polled until it reaches `expected` or `timeoutMs` passes; then the count as
+ * it is, for the caller to compare (a short count shows in the assertion).
+ */
+export async function waitForItemCount(client: DynamoDBClient, table: string, expected: number, timeoutMs: number): Promise<number> {
+  let count = 0;
+  await waitFor(async () => (count = await countItems(client, table)) >= expected, {
+    timeoutMs,
+    intervalMs: 250,
+    what: () => `${expected} items in ${table} (${count} so far)`,
+  }).catch(() => undefined);
+  return count;
 }

@@ -29,8 +29,3 @@ export const TEST_AWS_ENV = {
   AWS_SECRET_ACCESS_KEY: "obcaptest",
   AWS_REGION: "us-east-1",
 } as const;
-
-/** A table name no other test uses. */
-export function uniqueTableName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}

@@ -24,6 +24,7 @@ import {
 import { PAIRS_INFO_FIXTURE_URL } from "./market-params.ts";
 import { playInBatches, type PlayOptions, type PlayResult } from "./fake-exchange-play.ts";
 import { restResponse } from "./fake-exchange-rest.ts";
+import { waitFor as waitForCondition } from "./wait.ts";
 
 export type { PlayOptions, PlayResult };
 
@@ -273,21 +274,14 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
 
   const port = server.port ?? 0;
 
-  const waitFor = (condition: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> => {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!condition()) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        const text = typeof what === "function" ? what() : what;
-        reject(new Error(`fake exchange: no ${text} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiters.add(check);
+  const waitFor = async (condition: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> => {
+    await waitForCondition(condition, {
+      timeoutMs,
+      what: () => `${typeof what === "function" ? what() : what} (fake exchange)`,
+      subscribe: (recheck) => {
+        waiters.add(recheck);
+        return () => waiters.delete(recheck);
+      },
     });
   };
 

@@ -5,8 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const FIXTURES_DIR = join(import.meta.dir, "../fixtures");
+export const FIXTURES_DIR = fileURLToPath(new URL("../fixtures", import.meta.url));
 
 /** Server-sent WebSocket frames, one per line (the 2026-09-04 file has `_recv_ns` appended by its recorder). */
 const WS_SERVER_FILES = [

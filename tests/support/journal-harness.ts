@@ -1,6 +1,6 @@
 /**
  * Helpers of the journal tests: read a journal directory back (frames, quarantine, checkpoint),
- * create a table, compare what the table holds with what was sent (a multiset: "exactly once").
+ * compare what the table holds with what was sent (a multiset: "exactly once"). Tables: test-table.ts.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,11 +9,12 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parseRecordedLine } from "../../src/journal/journal-line.ts";
 import { gunzipSync } from "node:zlib";
 import { listSegments, segmentFile } from "../../src/journal/segments.ts";
-import { createTable } from "../../src/store/dynamodb/table.ts";
-import { decodeItem, GAP_ATTRIBUTES, isGapItem, type Item } from "../../src/store/dynamodb/item-codec.ts";
+import { isGapItem } from "../../src/store/dynamodb/gap-item.ts";
+import { decodeItem } from "../../src/store/dynamodb/item-decoder.ts";
+import { GAP_ATTRIBUTES } from "../../src/store/dynamodb/item-fields.ts";
+import type { Item } from "../../src/store/dynamodb/item.ts";
 import { parseGapPartitionKey } from "../../src/store/dynamodb/keys.ts";
 import { scanEvents } from "./capture-harness.ts";
-import { uniqueTableName } from "./env.ts";
 
 /** The frames of every complete journal line, in journal order (obcap's own records left out: {@link journaledGaps}). */
 export function journaledFrames(dir: string): string[] {
@@ -69,13 +70,6 @@ export function quarantineRecords(dir: string): Array<Record<string, unknown>> {
   return readdirSync(qdir).sort().flatMap((name) =>
     readFileSync(join(qdir, name), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>),
   );
-}
-
-/** Creates a table with obcap's layout and returns its name. */
-export async function createJournalTestTable(client: DynamoDBClient, prefix: string): Promise<string> {
-  const table = uniqueTableName(prefix);
-  await createTable({ client, table, shards: 4 });
-  return table;
 }
 
 /** The event frames the table holds, rebuilt from the items (byte-identical for compact frames); gap items left out. */

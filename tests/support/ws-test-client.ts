@@ -2,6 +2,7 @@
  * A minimal WebSocket client for tests: queues every text message so a test can `await next()` in order,
  * with a bound on every wait (no sleeps). Uses the standard WebSocket only.
  */
+import { waitFor } from "./wait.ts";
 
 export interface CloseInfo {
   code: number;
@@ -13,18 +14,19 @@ export class WsTestClient {
   /** Resolves when the socket closes, with the close code the client saw (1006 = no close frame). */
   readonly closed: Promise<CloseInfo>;
   private readIndex = 0;
-  private wake: (() => void) | undefined;
+  /** Re-checks of waits in progress, run on every message and on close. */
+  private readonly wakes = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
     this.closed = new Promise((resolve) => {
       ws.addEventListener("close", (event) => {
         resolve({ code: event.code, reason: event.reason });
-        this.wake?.();
+        for (const wake of [...this.wakes]) wake();
       });
     });
     ws.addEventListener("message", (event) => {
       this.messages.push(typeof event.data === "string" ? event.data : String(event.data));
-      this.wake?.();
+      for (const wake of [...this.wakes]) wake();
     });
   }
 
@@ -73,19 +75,20 @@ export class WsTestClient {
   }
 
   private async waitUntil(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!ready()) {
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting for ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms (got ${this.messages.length - this.readIndex} unread)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
+    await waitFor(
+      () => {
+        if (ready()) return true;
+        if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting for ${what}`);
+        return false;
+      },
+      {
+        timeoutMs,
+        what: () => `${what} (got ${this.messages.length - this.readIndex} unread)`,
+        subscribe: (recheck) => {
+          this.wakes.add(recheck);
+          return () => this.wakes.delete(recheck);
+        },
+      },
+    );
   }
 }

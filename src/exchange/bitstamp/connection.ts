@@ -1,40 +1,23 @@
 /**
  * One WebSocket connection to Bitstamp carrying every channel (exchanges limit connections): open,
  * subscribe, check every acknowledgement, then prove it alive. Reconnecting is the supervisor's job
- * (feed-supervisor.ts); this file knows one socket from open to end.
+ * (feed-supervisor.ts); this file knows one socket from open to end, and composes its parts:
  *
- * The receive handler is the hot path of obcap: it stamps the receive time, notes it as the last
- * sign of life, and hands market-data frames to `onData` untouched. Only control frames (they carry
- * a `bts:` event) are parsed here, since subscription replies, errors, heartbeat answers and
- * maintenance notices steer the connection itself.
- *
- * Liveness: once subscribed, `{"event":"bts:heartbeat"}` goes out every `heartbeatMs` and the
- * exchange answers it, so a healthy connection never stays silent longer than about one round trip
- * after a heartbeat, however quiet its books are. A connection from which no frame at all arrived for
- * `staleMs` is dead. Bun gives no close or error event for a silent peer (45 s observed, even while
- * pinging) and `close()` on a dead peer takes 33 s to fire `close` (BUN-NOTES), so the watchdog ends
- * it with `terminate()` when the socket has one.
+ * - frame-receiver.ts: the receive handler (the hot path); data frames go to `onData` untouched,
+ *   control frames come back here, since they steer the connection;
+ * - subscription-tracker.ts: which channels are acknowledged, and when;
+ * - heartbeat.ts and liveness-watchdog.ts: liveness. A connection from which no frame at all arrived
+ *   for `staleMs` is dead. `close()` on a dead peer takes 33 s to fire `close` in Bun (BUN-NOTES), so
+ *   the watchdog ends it with `terminate()` when the socket has one.
  */
 import { obcapError, type ObcapError } from "../../base/errors.ts";
 import type { MicrosClock } from "../../base/clock.ts";
-import { decodeFrame } from "./decode.ts";
-import { heartbeatFrame, subscribeFrame } from "./client-frames.ts";
-
-/** The subset of the WHATWG WebSocket this module uses, so tests and runtimes can supply one. */
-export interface FeedSocket {
-  binaryType: "blob" | "arraybuffer" | "nodebuffer";
-  readonly readyState: number;
-  onopen: ((ev: Event) => unknown) | null;
-  onmessage: ((ev: MessageEvent) => unknown) | null;
-  onclose: ((ev: CloseEvent) => unknown) | null;
-  onerror: ((ev: Event) => unknown) | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  /** Drops the connection at once, without the closing handshake (Bun; `close()` is the fallback). */
-  terminate?(): void;
-}
-
-export type SocketFactory = (url: string) => FeedSocket;
+import type { FeedSocket, SocketFactory } from "../../runtime/ports.ts";
+import { subscribeFrame } from "./client-frames.ts";
+import { createFrameReceiver, type DataHandler } from "./frame-receiver.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { LivenessWatchdog } from "./liveness-watchdog.ts";
+import { SubscriptionTracker } from "./subscription-tracker.ts";
 
 /** How a subscribed connection ended without us ending it, or why the watchdog ended it. */
 export type EndReason = "stale" | "dropped" | "closed";
@@ -44,9 +27,6 @@ export interface ConnectionEnd {
   /** For humans: close code and reason, or how long it was silent. */
   detail: string;
 }
-
-/** A data frame receiver. Must not block: it runs on the receive path. */
-export type DataHandler = (frame: string, rxMicros: number) => void;
 
 export interface ConnectionHandlers {
   /** A market-data frame, as received (replaceable later with `setDataHandler`). */
@@ -119,25 +99,16 @@ export function openConnection(options: ConnectionOptions): Connection {
   const staleMs = options.staleMs ?? 0;
   const startedMicros = clock();
   let readyMicros = 0;
-  let lastFrameMicros = 0;
-  let lastDataMicros = 0;
-  let lastDataFrame: string | undefined;
   let ended = false;
   let isReady = false;
-  let onData = handlers.onData;
-  let heartbeatsSent = 0;
-  let heartbeatsAnswered = 0;
-  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  let watchdogTimer: ReturnType<typeof setTimeout> | undefined;
-  const drainWaiters: { seq: number; done: (answered: boolean) => void }[] = [];
-  const pending = new Set(channels);
-  const ackMicros = new Map<string, number>();
+  let watchdog: LivenessWatchdog | undefined;
+  const subscriptions = new SubscriptionTracker(channels);
   const { promise: ready, resolve, reject } = Promise.withResolvers<void>();
   ready.catch(() => {}); // the owner observes it; an unobserved rejection must not kill the process
 
   const subscribeTimer = setTimeout(() => {
     const what = socket.readyState === OPEN
-      ? `no subscription_succeeded for ${[...pending].join(", ")}`
+      ? `no subscription_succeeded for ${subscriptions.waiting()}`
       : `could not open ${url}`;
     fail(obcapError("E_SUBSCRIBE_TIMEOUT", `${what} within ${options.subscribeTimeoutMs} ms; check --ws-url and the network, then retry`));
   }, options.subscribeTimeoutMs);
@@ -152,26 +123,18 @@ export function openConnection(options: ConnectionOptions): Connection {
     return deadConnection(id, channels, ready);
   }
   socket.binaryType = "arraybuffer";
+  const heartbeat = new Heartbeat((frame) => socket.send(frame));
+  const receiver = createFrameReceiver(clock, handlers, connectionOnControl);
 
   /** Ends the connection (`none`: the socket already closed itself): no handler runs again. */
   function shut(how: "close" | "terminate" | "none"): void {
     if (ended) return;
     ended = true;
     clearTimeout(subscribeTimer);
-    clearInterval(heartbeatTimer);
-    clearTimeout(watchdogTimer);
-    for (const waiter of drainWaiters.splice(0)) waiter.done(false);
-    socket.onmessage = null;
-    socket.onopen = null;
-    socket.onerror = null;
-    socket.onclose = null;
-    if (how === "none") return;
-    try {
-      if (how === "terminate" && socket.terminate) socket.terminate();
-      else socket.close(1000, "obcap closing");
-    } catch {
-      // already closed
-    }
+    watchdog?.stop();
+    heartbeat.stop();
+    stopReading(socket);
+    if (how !== "none") closeSocket(socket, how);
   }
 
   /** A failure before `ready`. */
@@ -192,50 +155,25 @@ export function openConnection(options: ConnectionOptions): Connection {
     for (const channel of channels) socket.send(subscribeFrame(channel));
   };
 
-  socket.onmessage = (ev: MessageEvent) => {
-    const rxMicros = clock();
-    lastFrameMicros = rxMicros;
-    const data: unknown = ev.data;
-    if (typeof data === "string") {
-      // Data frames never contain `"bts:`; control frames always do (their event is bts:*).
-      if (data.indexOf('"bts:') === -1) {
-        lastDataMicros = rxMicros;
-        lastDataFrame = data;
-        onData(data, rxMicros);
-      } else socketOnControl(data, rxMicros);
-    } else if (data instanceof ArrayBuffer) {
-      lastDataMicros = rxMicros;
-      handlers.onBinary(new Uint8Array(data), rxMicros);
-    }
-  };
+  socket.onmessage = receiver.onMessage;
 
-  function socketOnControl(frame: string, rxMicros: number): void {
-    const decoded = decodeFrame(frame, 0);
-    if (decoded.kind !== "control") {
-      // Looked like control but is not (e.g. a data field mentioning "bts:"): treat as data.
-      lastDataMicros = rxMicros;
-      onData(frame, rxMicros);
-      return;
-    }
-    const { event, channel } = decoded;
+  /** A control frame: heartbeat answers and, before `ready`, acknowledgements and errors are ours. */
+  function connectionOnControl(event: string, channel: string, frame: string, rxMicros: number): void {
     if (event === "bts:heartbeat") {
-      heartbeatsAnswered++;
-      while (drainWaiters.length > 0 && drainWaiters[0]!.seq <= heartbeatsAnswered) drainWaiters.shift()!.done(true);
+      heartbeat.onAnswer();
       return;
     }
     if (!isReady) {
-      if (event === "bts:subscription_succeeded" && pending.has(channel)) {
-        pending.delete(channel);
-        ackMicros.set(channel, rxMicros);
+      if (event === "bts:subscription_succeeded" && subscriptions.acknowledge(channel, rxMicros)) {
         handlers.onSubscribed?.(channel, rxMicros);
-        if (pending.size === 0 && !ended) becomeReady(rxMicros);
+        if (subscriptions.complete && !ended) becomeReady(rxMicros);
         return;
       }
       if (event === "bts:error") {
         fail(
           obcapError(
             "E_SUBSCRIBE_REJECTED",
-            `the exchange answered bts:error ${controlMessage(frame)} while subscribing to ${[...pending].join(", ")}; ` +
+            `the exchange answered bts:error ${controlMessage(frame)} while subscribing to ${subscriptions.waiting()}; ` +
               `check the --pair and --channels values`,
           ),
         );
@@ -249,33 +187,12 @@ export function openConnection(options: ConnectionOptions): Connection {
     isReady = true;
     readyMicros = nowMicros;
     clearTimeout(subscribeTimer);
-    if (heartbeatMs > 0) heartbeatTimer = setInterval(sendHeartbeat, heartbeatMs);
-    if (staleMs > 0) watchdogTimer = setTimeout(watchdogOnTimer, staleMs);
+    heartbeat.start(heartbeatMs);
+    if (staleMs > 0) watchdog = new LivenessWatchdog(staleMs, clock, receiver.lastFrameMicros, watchdogOnStale);
     resolve();
   }
 
-  function sendHeartbeat(): void {
-    if (ended) return;
-    try {
-      socket.send(heartbeatFrame());
-      heartbeatsSent++;
-    } catch {
-      // The socket is going away; its close event or the watchdog ends it.
-    }
-  }
-
-  /**
-   * Fires `staleMs` after the last frame known when it was armed. The receive path only stores a
-   * number; the timer re-arms itself for the rest of the window, so a busy connection costs one
-   * timer per `staleMs` and a dead one is cut `staleMs` after its last frame.
-   */
-  function watchdogOnTimer(): void {
-    if (ended) return;
-    const silentMs = (clock() - lastFrameMicros) / 1000;
-    if (silentMs < staleMs) {
-      watchdogTimer = setTimeout(watchdogOnTimer, Math.max(1, Math.ceil(staleMs - silentMs)));
-      return;
-    }
+  function watchdogOnStale(silentMs: number): void {
     end({ reason: "stale", detail: `no frame and no heartbeat answer for ${Math.round(silentMs)} ms (--stale-ms ${staleMs})` }, "terminate");
   }
 
@@ -300,31 +217,14 @@ export function openConnection(options: ConnectionOptions): Connection {
     id,
     channels,
     ready,
-    lastFrameMicros: () => lastFrameMicros,
-    lastDataMicros: () => lastDataMicros,
-    lastDataFrame: () => lastDataFrame,
-    subscribedAtMicros: (channel) => ackMicros.get(channel),
+    lastFrameMicros: receiver.lastFrameMicros,
+    lastDataMicros: receiver.lastDataMicros,
+    lastDataFrame: receiver.lastDataFrame,
+    subscribedAtMicros: (channel) => subscriptions.acknowledgedAt(channel),
     subscribeMicros: () => (readyMicros === 0 ? 0 : readyMicros - startedMicros),
-    heartbeats: () => ({ sent: heartbeatsSent, answered: heartbeatsAnswered }),
-    setDataHandler(handler) {
-      onData = handler;
-    },
-    drain(timeoutMs) {
-      if (ended) return Promise.resolve(false);
-      sendHeartbeat();
-      const seq = heartbeatsSent;
-      return new Promise<boolean>((done) => {
-        const timer = setTimeout(() => finish(false), timeoutMs);
-        const finish = (answered: boolean) => {
-          clearTimeout(timer);
-          const at = drainWaiters.indexOf(waiter);
-          if (at >= 0) drainWaiters.splice(at, 1);
-          done(answered);
-        };
-        const waiter = { seq, done: finish };
-        drainWaiters.push(waiter);
-      });
-    },
+    heartbeats: () => heartbeat.counts(),
+    setDataHandler: receiver.setDataHandler,
+    drain: (timeoutMs) => heartbeat.drain(timeoutMs),
     close() {
       if (!isReady) fail(obcapError("E_EXCHANGE_CLOSED", `connection to ${url} closed by obcap before it was subscribed`));
       shut("close");
@@ -336,49 +236,22 @@ export function openConnection(options: ConnectionOptions): Connection {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// One connection without liveness or reconnection (benchmarks of the receive path)
-
-export interface FeedHandlers {
-  onData(frame: string, rxMicros: number): void;
-  onBinary(frame: Uint8Array, rxMicros: number): void;
-  onControl?(event: string, channel: string, frame: string): void;
-  /** The connection ended after start-up without `close()` being called. */
-  onLost(error: ObcapError): void;
+/** Detaches every handler, so that nothing the socket still does reaches us. */
+function stopReading(socket: FeedSocket): void {
+  socket.onmessage = null;
+  socket.onopen = null;
+  socket.onerror = null;
+  socket.onclose = null;
 }
 
-export interface FeedOptions {
-  url: string;
-  channels: readonly string[];
-  createSocket: SocketFactory;
-  clock: MicrosClock;
-  handlers: FeedHandlers;
-  subscribeTimeoutMs: number;
-}
-
-export interface Feed {
-  readonly ready: Promise<void>;
-  subscribeMicros(): number;
-  close(): void;
-}
-
-/**
- * One subscribed connection with no heartbeat, watchdog or reconnection: its end is reported once
- * as E_EXCHANGE_CLOSED. The capture uses the supervisor (feed-supervisor.ts); this bare form is for
- * measuring the receive path alone (bench/receive.bench.ts).
- */
-export function openFeed(options: FeedOptions): Feed {
-  const { handlers } = options;
-  const connection = openConnection({
-    ...options,
-    handlers: {
-      onData: handlers.onData,
-      onBinary: handlers.onBinary,
-      onControl: handlers.onControl,
-      onEnded: (end) => handlers.onLost(obcapError("E_EXCHANGE_CLOSED", `the exchange connection to ${options.url} ended (${end.reason}: ${end.detail})`)),
-    },
-  });
-  return { ready: connection.ready, subscribeMicros: connection.subscribeMicros, close: connection.close };
+/** `terminate` drops the connection at once where the socket can (Bun); otherwise, and for `close`, a 1000 close. */
+function closeSocket(socket: FeedSocket, how: "close" | "terminate"): void {
+  try {
+    if (how === "terminate" && socket.terminate) socket.terminate();
+    else socket.close(1000, "obcap closing");
+  } catch {
+    // already closed
+  }
 }
 
 /** A connection whose socket could not even be created. */

@@ -1,37 +1,29 @@
 /**
  * Keeps the capture subscribed for as long as it runs: one connection at a time (two while one
  * replaces the other), watched by heartbeats, replaced when it dies, and every interval in which a
- * channel had no subscribed connection reported as a gap.
+ * channel had no subscribed connection reported as a gap. This file holds who is current and who is
+ * coming; its parts do the rest:
  *
  * - Start-up: the first connection must subscribe, or `ready` rejects (E_EXCHANGE_UNREACHABLE,
  *   E_SUBSCRIBE_TIMEOUT, E_SUBSCRIBE_REJECTED) and nothing is retried: cron restarts the capture.
- * - Once running, a connection that goes stale (watchdog in connection.ts), drops or is closed by the
- *   exchange is replaced at once; consecutive failures then wait with exponential backoff and full
- *   jitter (`reconnectBaseMs` doubling up to `reconnectMaxMs`). A connection that stayed subscribed
- *   for `stableMs` resets the series; one that dies sooner continues it, so an exchange that accepts
- *   and then drops every connection is not hammered. Retries go on forever, except when the exchange
- *   answers a resubscription with bts:error (a configuration error): `onFatal` E_SUBSCRIBE_REJECTED.
- * - `bts:request_reconnect` (maintenance notice): make-before-break. A new connection subscribes
- *   every channel while the old one still delivers; once all are acknowledged, the old one is drained
- *   (a heartbeat answered proves everything it sent before has arrived) and closed. Frames delivered
- *   by both are passed on once (overlap-merge.ts). No gap.
- * - Gaps: when a connection ends, each channel it carried that no other connection carries is
- *   uncovered from its last frame (receive time, or its exchange time if earlier); the gap closes when a new subscription to that
- *   channel is acknowledged (or at `close()`), and `onGap` gets it: reason "stale", "dropped" or "closed".
+ * - Once running, a connection that goes stale (watchdog, liveness-watchdog.ts), drops or is closed by
+ *   the exchange is replaced, at once or after a backoff (reconnect-policy.ts); retries go on forever,
+ *   except when the exchange answers a resubscription with bts:error (a configuration error):
+ *   `onFatal` E_SUBSCRIBE_REJECTED. Their warnings are throttled (reconnect-warnings.ts).
+ * - `bts:request_reconnect` (maintenance notice): make-before-break, no gap (connection-switch.ts).
+ * - Gaps: channels uncovered when a connection ends, until resubscribed (gap-ledger.ts); `onGap`
+ *   gets each.
  */
 import type { MicrosClock } from "../../base/clock.ts";
 import { describeError, obcapError, type ObcapError } from "../../base/errors.ts";
-import { backoffDelayMs } from "../../base/backoff.ts";
-import { openConnection, type Connection, type DataHandler, type EndReason, type SocketFactory } from "./connection.ts";
-import { exchangeMicrosOf, type FeedGap } from "../../model/gap-record.ts";
-import { LogThrottle } from "../../base/log-throttle.ts";
-import { OverlapMerge } from "./overlap-merge.ts";
-
-/** First retry after a failed reconnect waits at most this long; each further failure doubles it. */
-export const DEFAULT_RECONNECT_BASE_MS = 250;
-/** Lines of each kind (lost, reconnecting) logged in full per series of failures, then at most one per {@link RECONNECT_LOG_EVERY_MS}. */
-const RECONNECT_LOG_FIRST = 5;
-const RECONNECT_LOG_EVERY_MS = 30_000;
+import type { FeedGap } from "../../model/gap-record.ts";
+import type { SocketFactory } from "../../runtime/ports.ts";
+import { openConnection, type Connection, type EndReason } from "./connection.ts";
+import { ConnectionSwitch } from "./connection-switch.ts";
+import type { DataHandler } from "./frame-receiver.ts";
+import { GapLedger } from "./gap-ledger.ts";
+import { ReconnectPolicy } from "./reconnect-policy.ts";
+import { ReconnectWarnings } from "./reconnect-warnings.ts";
 
 export interface FeedSupervisorHandlers {
   /** A market-data frame, once (overlap copies removed). Must not block: it runs on the receive path. */
@@ -76,7 +68,7 @@ export interface FeedSupervisorOptions {
   staleMs: number;
   /** `--reconnect-max-ms`: cap of the backoff between failed reconnects. */
   reconnectMaxMs: number;
-  /** Ceiling of the second attempt's delay (the first is immediate). Default {@link DEFAULT_RECONNECT_BASE_MS}. */
+  /** Ceiling of the second attempt's delay (the first is immediate). Default 250 ms (reconnect-policy.ts). */
   reconnectBaseMs?: number;
   /** Subscribed this long, a connection counts as a success that resets the backoff. Default `staleMs`. */
   stableMs?: number;
@@ -119,11 +111,6 @@ export interface FeedSupervisor {
   close(): void;
 }
 
-interface Uncovered {
-  startMicros: number;
-  reason: EndReason;
-}
-
 const NO_LOG: FeedLog = { info() {}, warn() {}, debug() {} };
 
 /** Starts the first connection and supervises it and its successors until `close()`. */
@@ -131,22 +118,22 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
   const { url, channels, clock, handlers } = options;
   const log = options.log ?? NO_LOG;
   const emit = options.onEvent ?? (() => {});
-  const stableMicros = (options.stableMs ?? options.staleMs) * 1000;
-  const backoff = { baseMs: options.reconnectBaseMs ?? DEFAULT_RECONNECT_BASE_MS, maxMs: options.reconnectMaxMs, random: options.random };
-  // One throttle per kind of line, so a storm keeps both the "lost" and the "reconnecting" lines in step.
-  const lostLines = new LogThrottle(RECONNECT_LOG_FIRST, RECONNECT_LOG_EVERY_MS);
-  const attemptLines = new LogThrottle(RECONNECT_LOG_FIRST, RECONNECT_LOG_EVERY_MS);
+  const reconnects = new ReconnectPolicy({
+    baseMs: options.reconnectBaseMs,
+    maxMs: options.reconnectMaxMs,
+    random: options.random,
+    stableMicros: (options.stableMs ?? options.staleMs) * 1000,
+  });
+  const warnings = new ReconnectWarnings(log);
+  const ledger = new GapLedger(channels, clock, report);
 
   let primary: Connection | undefined;
   let primaryReadyMicros = 0;
   /** A connection being subscribed: a replacement, or the new side of an overlap. */
   let successor: Connection | undefined;
-  let merge: OverlapMerge | undefined;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let failures = 0;
+  let overlap: ConnectionSwitch | undefined;
   let stopped = false;
   let firstSubscribeMicros = 0;
-  const uncovered = new Map<string, Uncovered>();
   const stats = {
     connectionsOpened: 0, reconnects: 0, failedAttempts: 0, lost: { stale: 0, dropped: 0, closed: 0 }, overlaps: 0, duplicatesDropped: 0, gaps: 0,
   };
@@ -167,18 +154,11 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
         onData,
         onBinary: handlers.onBinary,
         onControl: (event, channel, frame) => connectionOnControl(self as Connection, event, channel, frame),
-        onSubscribed: channelOnSubscribed,
+        onSubscribed: (channel, ackMicros) => ledger.covered(channel, ackMicros),
         onEnded: (end) => connectionOnEnded(self as Connection, end.reason, end.detail),
       },
     });
     return self;
-  }
-
-  function channelOnSubscribed(channel: string, ackMicros: number): void {
-    const gap = uncovered.get(channel);
-    if (gap === undefined) return;
-    uncovered.delete(channel);
-    report({ channel, startMicros: gap.startMicros, endMicros: ackMicros, reason: gap.reason });
   }
 
   function report(gap: FeedGap): void {
@@ -187,25 +167,15 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
     handlers.onGap(gap);
   }
 
-  /**
-   * Channels `gone` carried that no other live connection carries become uncovered from its last
-   * frame: the earlier of that frame's receive time and the exchange time of its last market event
-   * (frames the exchange wrote but we never read may be older than our receive clock says).
-   */
+  /** Channels `gone` carried that the other live connection does not carry are uncovered from its last frame. */
   function uncover(gone: Connection, reason: EndReason): void {
-    const startMicros = gapStartOf(gone);
-    for (const channel of channels) {
-      if (gone.subscribedAtMicros(channel) === undefined || uncovered.has(channel)) continue;
-      const other = gone === primary ? successor : primary;
-      if (other !== undefined && other.subscribedAtMicros(channel) !== undefined) continue;
-      uncovered.set(channel, { startMicros, reason });
-    }
+    ledger.uncover(gone, gone === primary ? successor : primary, reason);
   }
 
   function connectionOnControl(connection: Connection, event: string, channel: string, frame: string): void {
     if (event === "bts:request_reconnect" && connection === primary && successor === undefined && !stopped) {
       log.info(`the exchange asked connection #${connection.id} to reconnect (bts:request_reconnect): subscribing a new connection before closing it`);
-      startOverlap(connection);
+      startSwitch(connection);
     }
     handlers.onControl?.(event, channel, frame);
   }
@@ -219,37 +189,30 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
     if (connection === successor) {
       // The new side of an overlap died before the switch: keep the old connection.
       successor = undefined;
-      abandonOverlap();
-      warn(lostLines, `connection #${connection.id} (replacement) lost before the switch (${reason}: ${detail}); keeping connection #${primary?.id ?? "?"}`);
+      abandonSwitch();
+      warnings.lost(`connection #${connection.id} (replacement) lost before the switch (${reason}: ${detail}); keeping connection #${primary?.id ?? "?"}`);
       if (primary === undefined) scheduleReconnect(`${reason}: ${detail}`);
       return;
     }
     if (connection !== primary) return;
     primary = undefined;
-    if (nowMicros - primaryReadyMicros >= stableMicros) {
-      failures = 0;
-      lostLines.reset();
-      attemptLines.reset();
-    }
-    if (merge !== undefined) {
+    if (reconnects.connectionLost(nowMicros - primaryReadyMicros)) warnings.reset();
+    if (overlap !== undefined) {
       // Closed during an overlap: the replacement is already subscribing; its held frames come next.
-      finishOverlap();
+      finishSwitch();
       log.info(`connection #${connection.id} ended during the switch (${reason}: ${detail}); connection #${successor?.id ?? "?"} takes over`);
       return;
     }
-    warn(lostLines, `connection #${connection.id} to ${url} lost (${reason}: ${detail})`);
+    warnings.lost(`connection #${connection.id} to ${url} lost (${reason}: ${detail})`);
     scheduleReconnect(`${reason}: ${detail}`);
   }
 
   function scheduleReconnect(reason: string): void {
-    if (stopped || successor !== undefined || retryTimer !== undefined) return;
-    const attempt = failures + 1;
-    const delayMs = failures === 0 ? 0 : backoffDelayMs(failures - 1, backoff);
-    failures++;
+    if (stopped || successor !== undefined || reconnects.waiting) return;
+    const { attempt, delayMs } = reconnects.nextAttempt();
     emit({ type: "reconnect-scheduled", attempt, delayMs, reason });
-    warn(attemptLines, `reconnecting to ${url}: attempt ${attempt} in ${delayMs} ms (${reason})`);
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
+    warnings.attempt(`reconnecting to ${url}: attempt ${attempt} in ${delayMs} ms (${reason})`);
+    reconnects.wait(delayMs, () => {
       if (stopped) return;
       const connection = open(handlers.onData);
       successor = connection;
@@ -259,14 +222,13 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
           (error: ObcapError) => attemptFailed(connection, error, attempt),
         )
         .catch(internalFailure);
-    }, delayMs);
+    });
   }
 
-  function startOverlap(old: Connection): void {
-    const overlap = new OverlapMerge(handlers.onData);
-    merge = overlap;
-    old.setDataHandler(overlap.fromOld);
-    const connection = open(overlap.fromNew);
+  function startSwitch(old: Connection): void {
+    const sw = new ConnectionSwitch(old, handlers.onData);
+    overlap = sw;
+    const connection = open(sw.fromNew);
     successor = connection;
     emit({ type: "overlap-started", oldConnectionId: old.id, newConnectionId: connection.id });
     connection.ready
@@ -277,43 +239,28 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
       .catch(internalFailure);
   }
 
-  function finishOverlap(): void {
-    if (merge === undefined) return;
-    merge.finish();
-    stats.duplicatesDropped += merge.duplicatesDropped;
-    merge = undefined;
-    successor?.setDataHandler(handlers.onData);
+  function finishSwitch(): void {
+    if (overlap === undefined) return;
+    const dropped = overlap.finish(successor);
+    stats.duplicatesDropped += dropped;
+    overlap = undefined;
   }
 
-  function abandonOverlap(): void {
-    if (merge === undefined) return;
-    merge.abandon();
-    stats.duplicatesDropped += merge.duplicatesDropped;
-    merge = undefined;
-    primary?.setDataHandler(handlers.onData);
+  function abandonSwitch(): void {
+    if (overlap === undefined) return;
+    const dropped = overlap.abandon(primary);
+    stats.duplicatesDropped += dropped;
+    overlap = undefined;
   }
 
   async function promote(connection: Connection, attempt: number): Promise<void> {
     if (stopped || successor !== connection) return;
     const old = primary;
-    if (old !== undefined && merge !== undefined) {
+    if (old !== undefined && overlap !== undefined) {
       // Make-before-break: everything the old connection sent before this answer is in; later frames are on both.
       const drained = await old.drain(options.staleMs);
       if (stopped || successor !== connection) return;
-      const dropped = merge?.duplicatesDropped ?? 0;
-      if (primary === old) {
-        old.close();
-        // Unanswered: frames the old connection sent between its last one received and the new
-        // subscriptions may never arrive.
-        if (!drained) reportUndrained(old, connection);
-      }
-      finishOverlap();
-      stats.overlaps++;
-      emit({ type: "overlap-finished", oldConnectionId: old.id, newConnectionId: connection.id, drained, duplicatesDropped: dropped });
-      log.info(
-        `switched from connection #${old.id} to #${connection.id}${drained ? "" : ` (#${old.id} did not answer its last heartbeat within ${options.staleMs} ms)`}; ` +
-          `${dropped} frames received on both were passed on once`,
-      );
+      switchOver(old, connection, drained);
     }
     successor = undefined;
     primary = connection;
@@ -325,17 +272,22 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
     }
   }
 
-  function gapStartOf(gone: Connection): number {
-    const received = gone.lastFrameMicros() || clock();
-    return Math.min(received, exchangeMicrosOf(gone.lastDataFrame()) ?? received);
-  }
-
-  function reportUndrained(old: Connection, replacement: Connection): void {
-    const startMicros = gapStartOf(old);
-    for (const channel of channels) {
-      const endMicros = replacement.subscribedAtMicros(channel);
-      if (endMicros !== undefined && endMicros > startMicros) report({ channel, startMicros, endMicros, reason: "stale" });
+  /** The end of make-before-break, once `old` answered its last heartbeat or `drained` says it did not: `old` goes, the merge ends. */
+  function switchOver(old: Connection, connection: Connection, drained: boolean): void {
+    const dropped = overlap?.duplicatesDropped ?? 0;
+    if (primary === old) {
+      old.close();
+      // Unanswered: frames the old connection sent between its last one received and the new
+      // subscriptions may never arrive.
+      if (!drained) ledger.undrained(old, connection);
     }
+    finishSwitch();
+    stats.overlaps++;
+    emit({ type: "overlap-finished", oldConnectionId: old.id, newConnectionId: connection.id, drained, duplicatesDropped: dropped });
+    log.info(
+      `switched from connection #${old.id} to #${connection.id}${drained ? "" : ` (#${old.id} did not answer its last heartbeat within ${options.staleMs} ms)`}; ` +
+        `${dropped} frames received on both were passed on once`,
+    );
   }
 
   function attemptFailed(connection: Connection, error: ObcapError, attempt: number): void {
@@ -349,9 +301,9 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
       handlers.onFatal(error);
       return;
     }
-    if (merge !== undefined) {
-      abandonOverlap();
-      warn(attemptLines, `could not subscribe the replacement connection #${connection.id} (${error.message}); keeping connection #${primary?.id ?? "?"} until it ends`);
+    if (overlap !== undefined) {
+      abandonSwitch();
+      warnings.attempt(`could not subscribe the replacement connection #${connection.id} (${error.message}); keeping connection #${primary?.id ?? "?"} until it ends`);
     }
     if (primary === undefined) scheduleReconnect(error.message);
   }
@@ -359,12 +311,6 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
   /** A bug in the steps above must stop the capture loudly, not leave it unsupervised. */
   function internalFailure(err: unknown): void {
     handlers.onFatal(obcapError("E_INTERNAL", `the feed supervisor failed: ${describeError(err)}`, err));
-  }
-
-  function warn(throttle: LogThrottle, message: string): void {
-    const allowed = throttle.allow(Date.now());
-    if (allowed === false) return;
-    log.warn(allowed > 0 ? `${message} (${allowed} similar lines not logged)` : message);
   }
 
   // The first connection: no retries, its failure is the capture's.
@@ -399,21 +345,18 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
     close() {
       if (stopped && primary === undefined && successor === undefined) return;
       stopped = true;
-      clearTimeout(retryTimer);
-      retryTimer = undefined;
+      reconnects.cancel();
       // Frames held during an overlap were received: pass them on rather than drop them.
-      if (merge !== undefined) {
-        merge.finish();
-        stats.duplicatesDropped += merge.duplicatesDropped;
-        merge = undefined;
+      if (overlap !== undefined) {
+        const dropped = overlap.finish(undefined);
+        stats.duplicatesDropped += dropped;
+        overlap = undefined;
       }
       primary?.close();
       successor?.close();
       primary = undefined;
       successor = undefined;
-      const nowMicros = clock();
-      for (const [channel, gap] of uncovered) report({ channel, startMicros: gap.startMicros, endMicros: nowMicros, reason: gap.reason });
-      uncovered.clear();
+      ledger.endAll(clock());
     },
   };
 }

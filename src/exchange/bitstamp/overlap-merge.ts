@@ -18,7 +18,7 @@
  * Memory is bounded by the overlap: the supervisor ends it within `--stale-ms` of the new
  * connection's last acknowledgement.
  */
-import type { DataHandler } from "./connection.ts";
+import type { DataHandler } from "./frame-receiver.ts";
 
 interface HeldFrame {
   frame: string;

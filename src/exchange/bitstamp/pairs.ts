@@ -9,7 +9,7 @@ import { obcapError } from "../../base/errors.ts";
 import { PAIR_PATTERN } from "../../model/channels.ts";
 
 /** One row of REST `GET /api/v2/trading-pairs-info/` (2021 rows lack `instant_and_market_orders`). */
-export const TradingPairInfoSchema = v.looseObject({
+const TradingPairInfoSchema = v.looseObject({
   name: v.string(),
   url_symbol: v.string(),
   base_decimals: v.pipe(v.number(), v.integer()),
@@ -19,7 +19,6 @@ export const TradingPairInfoSchema = v.looseObject({
   description: v.string(),
   instant_and_market_orders: v.optional(v.string()),
 });
-export type TradingPairInfo = v.InferOutput<typeof TradingPairInfoSchema>;
 
 export const TradingPairsInfoSchema = v.array(TradingPairInfoSchema);
 

@@ -8,7 +8,7 @@
  * with a second call before it is reported, so a clobbered errno cannot turn "held" into an error.
  */
 import { dlopen, FFIType, read } from "bun:ffi";
-import type { FileLock } from "../../journal/lock.ts";
+import type { FileLock } from "../ports.ts";
 
 /** <sys/file.h> */
 const LOCK_EX = 2;

@@ -1,8 +1,8 @@
 /**
  * A fetch handler served with Bun.serve (the metrics endpoint). Bun-only; the core declares the
- * shape it needs (`ListenHttp` in src/capture/operations.ts) and gets this passed in.
+ * shape it needs (`ListenHttp` in src/runtime/ports.ts) and gets this passed in.
  */
-import type { HttpListener, ListenHttpOptions } from "../../capture/operations.ts";
+import type { HttpListener, ListenHttpOptions } from "../ports.ts";
 
 /** Binds `hostname:port` (port 0 = any free one) and serves `fetch`. Throws if the bind fails. */
 export function listenHttp(options: ListenHttpOptions): HttpListener {

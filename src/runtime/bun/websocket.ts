@@ -8,7 +8,7 @@
  * `terminate()` (non-standard) drops the connection at once. The watchdog needs it: on a dead peer
  * `close()` waits for the closing handshake and took 33 s to fire `close` (BUN-NOTES).
  */
-import type { FeedSocket, SocketFactory } from "../../exchange/bitstamp/connection.ts";
+import type { FeedSocket, SocketFactory } from "../ports.ts";
 
 /** The part of Bun's client beyond the WHATWG WebSocket that obcap uses. */
 interface BunWebSocket extends WebSocket {

@@ -31,7 +31,8 @@ import { openCaptureTable } from "./table.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, backoffDelayMs } from "../../base/backoff.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
-import { describeItemKey, itemKey, type DynamoItem } from "./item-identity.ts";
+import type { Item } from "./item.ts";
+import { describeItemKey, itemKey } from "./item-identity.ts";
 
 /** BatchWriteItem's limit on requests per call (DynamoDB API reference). */
 const MAX_BATCH_ITEMS = 25;
@@ -65,7 +66,7 @@ export interface BatchWriterOptions {
   /** Called before each retry, e.g. to log it (the caller throttles its log lines). */
   onRetry?: (info: RetryInfo) => void;
   /** An item DynamoDB refused on its own (ValidationException): it counts as done; keep it somewhere. */
-  onRefused?: (item: DynamoItem, reason: string) => void;
+  onRefused?: (item: Item, reason: string) => void;
 }
 
 export interface BatchWriterStats {
@@ -92,7 +93,7 @@ export interface BatchWriterStats {
 }
 
 interface Job {
-  items: DynamoItem[];
+  items: Item[];
   onWritten: (() => void) | undefined;
 }
 
@@ -105,7 +106,7 @@ export class BatchWriter {
   private readonly backoff: { baseMs: number; maxMs: number; random: () => number };
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
-  private readonly onRefused: ((item: DynamoItem, reason: string) => void) | undefined;
+  private readonly onRefused: ((item: Item, reason: string) => void) | undefined;
   private readonly counts = {
     refusedItems: 0,
     requests: 0,
@@ -148,7 +149,7 @@ export class BatchWriter {
    * batch is acknowledged. Rejects with the fatal ObcapError once there is one; throws E_INTERNAL for
    * a malformed batch (too many items, a key twice: the Batcher prevents both).
    */
-  async submit(items: DynamoItem[], onWritten?: () => void): Promise<void> {
+  async submit(items: Item[], onWritten?: () => void): Promise<void> {
     if (this.fatalError) throw this.fatalError;
     if (items.length === 0) return;
     checkBatch(items);
@@ -215,7 +216,7 @@ export class BatchWriter {
    * had to stop (every item refused and nothing ever written, or another fatal error).
    */
   private async sendOneByOne(requests: WriteRequest[], error: ObcapError): Promise<boolean> {
-    const refused: Array<{ item: DynamoItem; reason: string }> = [];
+    const refused: Array<{ item: Item; reason: string }> = [];
     for (const request of requests) {
       const outcome = await this.send([request]);
       if (outcome.kind === "failed") return false;
@@ -325,7 +326,7 @@ export class BatchWriter {
   }
 }
 
-function checkBatch(items: DynamoItem[]): void {
+function checkBatch(items: Item[]): void {
   if (items.length > MAX_BATCH_ITEMS) {
     throw obcapError("E_INTERNAL", `a batch holds ${items.length} items; BatchWriteItem takes at most ${MAX_BATCH_ITEMS}`);
   }

@@ -2,18 +2,15 @@
  * What makes two DynamoDB items "the same item": their primary key (`pk` + `sk`). Shared by the
  * batcher (dedupe inside a batch) and the batch writer (duplicate check, error messages).
  */
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { obcapError } from "../../base/errors.ts";
-
-/** An item as the SDK sends it: attribute name -> typed value, with string `pk` and `sk`. */
-export type DynamoItem = Record<string, AttributeValue>;
+import type { Item } from "./item.ts";
 
 /**
  * The item's primary key as one string, `pk + "\u0000" + sk` (NUL cannot appear in our keys, so two
  * different keys never join to the same string). Throws E_INTERNAL if `pk` or `sk` is not a string
  * attribute: the codec always sets both, so that is a bug.
  */
-export function itemKey(item: DynamoItem): string {
+export function itemKey(item: Item): string {
   const pk = item.pk?.S;
   const sk = item.sk?.S;
   if (pk === undefined || sk === undefined) {
@@ -23,7 +20,7 @@ export function itemKey(item: DynamoItem): string {
 }
 
 /** The key for messages: `pk=btcusd#orders#2026112707#3 sk=...`. Never throws. */
-export function describeItemKey(item: DynamoItem | undefined): string {
+export function describeItemKey(item: Item | undefined): string {
   if (!item) return "(no item)";
   return `pk=${item.pk?.S ?? "?"} sk=${item.sk?.S ?? "?"}`;
 }

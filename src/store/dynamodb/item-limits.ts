@@ -30,9 +30,8 @@
  * here (tests/integration/hostile-items.dynamodb.test.ts records what DynamoDB Local does).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-
-/** An item as the low-level client sends it. */
-type Item = Record<string, AttributeValue>;
+import type { Item } from "./item.ts";
+import { canonicalNumber, isShortPlainDecimal, leadingExponent, readNumber, significantDigits } from "./number-text.ts";
 
 /** Partition key value, bytes of UTF-8 ("Constraints": 1 to 2048). */
 export const PARTITION_KEY_MAX_BYTES = 2048;
@@ -242,95 +241,6 @@ function setSize<T>(set: unknown, type: string, elementSize: (x: T) => number): 
   return size;
 }
 
-const ZERO = 48;
-const NINE = 57;
-const PLUS = 43;
-const MINUS = 45;
-const DOT = 46;
-const LOWER_E = 101;
-const UPPER_E = 69;
-
-/** Parts of the last Number text read by {@link readNumber}. */
-let significantDigits = 0;
-let leadingExponent = 0;
-
-/**
- * Reads a Number's text: `[+-]digits[.digits][e[+-]digits]` (also `.5`, `5.`), setting
- * {@link significantDigits} (leading and trailing zeros trimmed; 0 for zero) and
- * {@link leadingExponent} (the power of ten of the first significant digit). False if not a number.
- */
-function readNumber(text: string): boolean {
-  const n = text.length;
-  let i = 0;
-  let c = text.charCodeAt(0);
-  if (c === PLUS || c === MINUS) c = text.charCodeAt(++i);
-  let intDigits = 0;
-  let digits = 0;
-  /** Digits before the first non-zero one (leading zeros), and digits up to the last non-zero one. */
-  let leadingZeros = 0;
-  let lastNonZero = -1;
-  let seenNonZero = false;
-  while (c >= ZERO && c <= NINE) {
-    if (c !== ZERO) {
-      seenNonZero = true;
-      lastNonZero = digits;
-    } else if (!seenNonZero) leadingZeros++;
-    digits++;
-    intDigits++;
-    c = text.charCodeAt(++i);
-  }
-  if (c === DOT) {
-    c = text.charCodeAt(++i);
-    while (c >= ZERO && c <= NINE) {
-      if (c !== ZERO) {
-        seenNonZero = true;
-        lastNonZero = digits;
-      } else if (!seenNonZero) leadingZeros++;
-      digits++;
-      c = text.charCodeAt(++i);
-    }
-  }
-  if (digits === 0) return false;
-  let exponent = 0;
-  if (c === LOWER_E || c === UPPER_E) {
-    c = text.charCodeAt(++i);
-    const negative = c === MINUS;
-    if (c === PLUS || c === MINUS) c = text.charCodeAt(++i);
-    const start = i;
-    while (c >= ZERO && c <= NINE) {
-      // Saturate: an exponent with more digits than any limit is far outside the range anyway.
-      if (exponent < 1e9) exponent = exponent * 10 + (c - ZERO);
-      c = text.charCodeAt(++i);
-    }
-    if (i === start) return false;
-    if (negative) exponent = -exponent;
-  }
-  if (i !== n) return false;
-  significantDigits = seenNonZero ? lastNonZero - leadingZeros + 1 : 0;
-  leadingExponent = intDigits - 1 - leadingZeros + exponent;
-  return true;
-}
-
-/**
- * A plain decimal of at most 38 characters (every Number the item codec writes): at most 38 digits
- * and, without an exponent, a magnitude between 1E-37 and 1E+38, inside every Number limit.
- */
-const SHORT_PLAIN_DECIMAL_CHARS = 38;
-
-function isShortPlainDecimal(text: string): boolean {
-  const n = text.length;
-  if (n > SHORT_PLAIN_DECIMAL_CHARS) return false;
-  let digits = 0;
-  let dot = false;
-  for (let i = text.charCodeAt(0) === MINUS ? 1 : 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= ZERO && c <= NINE) digits++;
-    else if (c === DOT && !dot) dot = true;
-    else return false;
-  }
-  return digits > 0;
-}
-
 function numberSize(text: unknown): number {
   // Fast path: valid for sure; its size bound (1 byte per two characters + 1) is enough unless exact.
   if (!exactSizes && typeof text === "string" && isShortPlainDecimal(text)) return (text.length >> 1) + 2;
@@ -341,14 +251,6 @@ function numberSize(text: unknown): number {
     return fail(`has N ${quoteValue(text)}, outside DynamoDB's range (magnitude 1E-130 to 9.99…E+125)`);
   }
   return Math.ceil(significantDigits / 2) + 1;
-}
-
-/** Value of a Number text for duplicate checks in an NS ("1.0" and "1" are one element). */
-function canonicalNumber(text: string): string {
-  if (!readNumber(text) || significantDigits === 0) return "0";
-  const sign = text.charCodeAt(0) === MINUS ? "-" : "";
-  const digits = text.replace(/[eE].*$/, "").replace(/[^0-9]/g, "").replace(/^0+/, "").replace(/0+$/, "");
-  return `${sign}${digits}e${leadingExponent}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The item of an event in one of the layouts Bitstamp sends today, built as one object literal: the
- * hot path of `encodeItem` (item-codec.ts) for replay and capture.
+ * hot path of `encodeItem` (event-item.ts) for replay and capture.
  *
  * Layouts: a 2026 `live_orders` frame (13 data fields, then `event_id`, `pre_event_id`,
  * `order_source`) and a spot `live_trades` frame (10 data fields), keys in wire order exactly as
@@ -14,8 +14,7 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { JsonNumber, numberText } from "../../base/exact-json.ts";
 import type { MarketEvent } from "../../model/events.ts";
 import { NOT_A_NUMBER_ATTRIBUTE, numberAttributeScale } from "./decimal.ts";
-
-type Item = Record<string, AttributeValue>;
+import type { Item } from "./item.ts";
 
 const ORDER_DATA_KEYS = [
   "id", "id_str", "order_type", "order_subtype", "datetime", "microtimestamp", "amount", "amount_str",

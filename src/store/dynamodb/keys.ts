@@ -13,7 +13,6 @@
  *   pk = <pair>#<stream>#gaps                                              btcusd#orders#gaps
  *   sk = <start µs16>#<end µs16>#<reason>
  */
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { STREAMS, type Stream } from "../../model/channels.ts";
 import { numberText } from "../../base/exact-json.ts";
 import type { GapEvent, MarketEvent } from "../../model/events.ts";
@@ -171,11 +170,6 @@ export function sortKey(ev: MarketEvent): string {
 export function eventKeys(ev: MarketEvent, shards: number): { pk: string; sk: string } {
   const pk = partitionKey(ev.pair, ev.stream, hourBucketOf(ev.data.microtimestamp), shardOf(eventIdText(ev), shards));
   return { pk, sk: sortKey(ev) };
-}
-
-/** `pk + "\0" + sk`: identity of an item, for deduplication inside a BatchWriteItem. */
-export function itemKey(item: Record<string, AttributeValue>): string {
-  return `${item.pk?.S ?? ""}\u0000${item.sk?.S ?? ""}`;
 }
 
 /** Last part of a gap partition key (`btcusd#orders#gaps`); never an hour bucket (those are 10 digits). */

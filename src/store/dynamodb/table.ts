@@ -19,7 +19,7 @@ import {
 import { isObcapError, obcapError, type ObcapError } from "../../base/errors.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
-import { META_KEY } from "./keys.ts";
+import { META_PK, META_SK, SCHEMA_VERSION, itemOfMetadata, metadataOfItem, type TableMetadata } from "./table-metadata.ts";
 
 /** obcap's key scheme and billing (docs/data-model.md): pk (S) HASH + sk (S) RANGE, on demand. */
 export const CAPTURE_TABLE_SCHEMA = {
@@ -34,22 +34,10 @@ export const CAPTURE_TABLE_SCHEMA = {
   BillingMode: "PAY_PER_REQUEST",
 } as const satisfies Omit<CreateTableCommandInput, "TableName">;
 
-export const META_PK = META_KEY.pk;
-export const META_SK = META_KEY.sk;
-/** Version of the data model in the table (DESIGN.md "Data model"); bumped on incompatible changes. */
-export const SCHEMA_VERSION = 1;
 /** Start-up calls give up after this long, so an unreachable endpoint fails fast. */
 export const STARTUP_TIMEOUT_MS = 10_000;
 /** CreateTable on AWS takes seconds to tens of seconds before the table is ACTIVE. */
 const ACTIVE_TIMEOUT_MS = 300_000;
-
-/** The metadata item of an obcap table. */
-export interface TableMetadata {
-  shards: number;
-  schemaVersion: number;
-  createdAt: string;
-  createdBy: string;
-}
 
 export interface CreateTableOptions {
   client: DynamoDBClient;
@@ -268,23 +256,7 @@ class Caller {
       ),
     );
     if (!out.Item) return undefined;
-    const shards = Number(out.Item.shards?.N);
-    const schemaVersion = Number(out.Item.schemaVersion?.N);
-    if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(schemaVersion)) {
-      throw obcapError(
-        "E_TABLE_INCOMPATIBLE",
-        `metadata item of table ${this.table} (pk "${META_PK}", sk "${META_SK}") has no valid shards/schemaVersion ` +
-          `(shards=${out.Item.shards?.N ?? "missing"}, schemaVersion=${out.Item.schemaVersion?.N ?? "missing"}): ` +
-          `fix or delete that item, then run \`obcap table create --table ${this.table}\``,
-      );
-    }
-    if (schemaVersion > SCHEMA_VERSION) {
-      throw obcapError(
-        "E_TABLE_INCOMPATIBLE",
-        `table ${this.table} holds obcap data schema ${schemaVersion}; this obcap knows up to ${SCHEMA_VERSION}: upgrade obcap`,
-      );
-    }
-    return { shards, schemaVersion, createdAt: out.Item.createdAt?.S ?? "", createdBy: out.Item.createdBy?.S ?? "" };
+    return metadataOfItem(out.Item, this.table);
   }
 
   /** Writes the metadata item unless one exists; false when one appeared meanwhile. */
@@ -294,14 +266,7 @@ class Caller {
         this.client.send(
           new PutItemCommand({
             TableName: this.table,
-            Item: {
-              pk: { S: META_PK },
-              sk: { S: META_SK },
-              shards: { N: String(item.shards) },
-              schemaVersion: { N: String(item.schemaVersion) },
-              createdAt: { S: item.createdAt },
-              createdBy: { S: item.createdBy },
-            },
+            Item: itemOfMetadata(item),
             ConditionExpression: "attribute_not_exists(pk)",
           }),
           { abortSignal },

@@ -1,15 +1,16 @@
 /** Lock first, then the metrics endpoint; both undone by stop(), and by a failure half way. */
 import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isLoopback, startOperations, type ListenHttp, type ListenHttpOptions } from "../../../src/capture/operations.ts";
+import { isLoopback, startOperations } from "../../../src/capture/operations.ts";
+import type { ListenHttp, ListenHttpOptions } from "../../../src/runtime/ports.ts";
 import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../../src/journal/lock.ts";
 import { bunFileLock as fileLock } from "../../../src/runtime/bun/file-lock.ts";
 import { isObcapError } from "../../../src/base/errors.ts";
-import { emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";
+import { emptyPipelineStats } from "../../../src/pipeline/pipeline-stats.ts";
 import { parsePrometheusText, sampleValue } from "../../../src/metrics/parse.ts";
+import { testTempDir } from "../../support/temp-dirs.ts";
 
 const clock = () => 1_764_000_000_000_000;
 
@@ -46,7 +47,7 @@ describe("startOperations", () => {
   });
 
   test("holds the journal lock until stop()", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    const dir = testTempDir("ops");
     const ops = startOperations({ journalDir: dir }, { clock, fileLock });
     expect(lockRecord(dir)).toMatchObject({ pid: process.pid });
     expect(lockIsFree(dir)).toBe(false);
@@ -56,7 +57,7 @@ describe("startOperations", () => {
   });
 
   test("a journal directory without a file lock in the runtime is E_LOCK_FAILED (exit 3)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    const dir = testTempDir("ops");
     let error: unknown;
     try {
       startOperations({ journalDir: dir }, { clock });
@@ -68,7 +69,7 @@ describe("startOperations", () => {
   });
 
   test("a held lock starts nothing: no listener, and names the holder", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    const dir = testTempDir("ops");
     // The holder must be a live process other than this one: a child that sleeps until killed.
     const child = spawn("sleep", ["60"], { stdio: "ignore" });
     const exited = new Promise((done) => child.on("exit", done));
@@ -91,7 +92,7 @@ describe("startOperations", () => {
   });
 
   test("a port that cannot be bound is E_METRICS_LISTEN (exit 3) and the lock is released", () => {
-    const dir = mkdtempSync(join(tmpdir(), "obcap-ops-"));
+    const dir = testTempDir("ops");
     const listenHttp: ListenHttp = () => {
       throw Object.assign(new Error("Failed to start server. Is port 9464 in use?"), { code: "EADDRINUSE" });
     };
@@ -117,7 +118,7 @@ describe("startOperations", () => {
     const before = await scrape();
     expect(sampleValue(before, "obcap_up")).toBe(1);
     expect(before.has("obcap_events_written_total")).toBe(false);
-    ops.probe.attach(() => ({ receivedFrames: 5, writer: { ...emptyWriterStats(), written: 4 } }));
+    ops.probe.attach(() => ({ receivedFrames: 5, writer: { ...emptyPipelineStats(), written: 4 } }));
     const after = await scrape();
     expect(sampleValue(after, "obcap_receiver_frames_total")).toBe(5);
     expect(sampleValue(after, "obcap_events_written_total")).toBe(4);

@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
-import { encodeItem, type Item } from "../../../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
+import type { Item } from "../../../src/store/dynamodb/item.ts";
 import { runExport, type ExportOptions } from "../../../src/export/export-run.ts";
 import { bufferedOutput, OutputClosed } from "../../../src/export/line-output.ts";
 import { mergeCursors } from "../../../src/export/merge.ts";
@@ -30,6 +31,7 @@ function memoryTable(items: Item[], pageItems: number) {
   const calls: string[] = [];
   const query: QueryFn = async (pk, lo, hi, startKey) => {
     calls.push(pk);
+    // A query takes time, as over the network, so the run has several in flight (not an ordering sleep).
     await new Promise((resolve) => setTimeout(resolve, 1));
     const rows = items
       .filter((it) => it.pk!.S === pk && it.sk!.S! >= lo && it.sk!.S! <= hi && (startKey === undefined || it.sk!.S! > startKey.sk!.S!))
@@ -194,6 +196,7 @@ describe("Limiter", () => {
         limiter.run(async () => {
           active++;
           peak = Math.max(peak, active);
+          // The task takes time, so the others queue for a slot (not an ordering sleep).
           await new Promise((resolve) => setTimeout(resolve, 1));
           active--;
           return i;

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JournalAppender, type AppenderOptions } from "../../../src/journal/appender.ts";
 import { TeeOutput } from "../../../src/journal/tee-output.ts";
 import { listSegments, segmentPath } from "../../../src/journal/segments.ts";
 import { testTempDir } from "../../support/temp-dirs.ts";
+import { waitFor } from "../../support/wait.ts";
 
 const encode = (s: string) => new TextEncoder().encode(s);
 
@@ -136,14 +137,14 @@ describe("journal appender", () => {
   test("--out gets the same bytes as the segment", async () => {
     const dir = testTempDir("tee");
     const teePath = join(dir, "copy.ndjson");
-    const { openSync } = require("node:fs") as typeof import("node:fs");
     const tee = new TeeOutput({ fd: openSync(teePath, "a"), name: "the --out file" });
     const { appender, read } = setup({ tee });
     appender.open();
     appender.append(encode('{"t":1}'), 3);
     appender.close();
     expect(read()).toEqual(['{"rx":3,"m":{"t":1}}\n']);
-    for (let i = 0; i < 100 && tee.stats().writtenLines < 1; i++) await new Promise((r) => setTimeout(r, 10)); // the copy is written asynchronously
+    // The copy is written asynchronously.
+    await waitFor(() => tee.stats().writtenLines >= 1, { timeoutMs: 5_000, what: () => `the --out copy written (${JSON.stringify(tee.stats())})` });
     expect(readFileSync(teePath, "utf8")).toBe('{"rx":3,"m":{"t":1}}\n');
     expect(appender.stats().tee).toEqual({ writtenLines: 1, skippedLines: 0, queuedBytes: 0 });
   });
@@ -162,7 +163,7 @@ describe("journal appender", () => {
 
   test("a journal directory that cannot be created is an E_JOURNAL_IO naming it", () => {
     const dir = join(testTempDir("ro"), "file");
-    require("node:fs").writeFileSync(dir, "not a directory");
+    writeFileSync(dir, "not a directory");
     const appender = new JournalAppender({ dir, pid: 1, segmentBytes: 1, segmentAgeMs: 1, fsyncMs: 0, clockMicros: () => 1 });
     expect(() => appender.open()).toThrow(expect.objectContaining({ code: "E_JOURNAL_IO", message: expect.stringContaining(dir) }));
   });

@@ -3,6 +3,7 @@
  * the kernel frees the lock of a dead holder (no staleness judged, whatever host name the file
  * names), and any number of racing newcomers never both hold it.
  */
+import type { FileLock } from "../../../src/runtime/ports.ts";
 import { describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import {
-  acquireJournalLock, describeHolder, LOCK_FILE_NAME, parseHolder, UNKNOWN_HOLDER, type FileLock, type JournalLock, type LockHeld, type LockHolder,
+  acquireJournalLock, describeHolder, LOCK_FILE_NAME, parseHolder, UNKNOWN_HOLDER, type JournalLock, type LockHeld, type LockHolder,
 } from "../../../src/journal/lock.ts";
 import { bunFileLock } from "../../../src/runtime/bun/file-lock.ts";
 import { isObcapError, type ObcapError } from "../../../src/base/errors.ts";

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { TeeOutput } from "../../../src/journal/tee-output.ts";
+import { waitFor } from "../../support/wait.ts";
 
 const text = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -70,7 +71,7 @@ describe("TeeOutput", () => {
     const tee = new TeeOutput({ fd: 1, name: "stdout (--out -)", writeAsync: w.writeAsync, retryMs: 1 });
     tee.offer(bytes("a\n"), 1);
     w.answer("EAGAIN");
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => w.calls.length > 0, { timeoutMs: 5_000, what: "the write retried after EAGAIN" });
     expect(w.calls.map((c) => c.data)).toEqual(["a\n"]);
     tee.offer(bytes("b\n"), 1);
     w.answer("EPIPE");

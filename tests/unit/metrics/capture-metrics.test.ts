@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { renderCaptureMetrics, type CaptureSnapshot } from "../../../src/metrics/capture-metrics.ts";
 import { parsePrometheusText, sampleValue } from "../../../src/metrics/parse.ts";
-import { emptyWriterStats } from "../../../src/pipeline/writer-protocol.ts";
+import { emptyPipelineStats } from "../../../src/pipeline/pipeline-stats.ts";
 
 const START = 1_764_000_000_000_000; // µs
 const NOW = START + 90_000_000;
@@ -14,7 +14,7 @@ function fullSnapshot(): CaptureSnapshot {
     nowMicros: NOW,
     receivedFrames: 1_003,
     writer: {
-      ...emptyWriterStats(),
+      ...emptyPipelineStats(),
       frames: 1_003,
       events: 990,
       written: 980,

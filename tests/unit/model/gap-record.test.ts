@@ -7,7 +7,8 @@ import { exchangeMicrosOf, gapFrame, gapRecord, GAP_REASONS, type FeedGap } from
 import { decodeFrame, decodeOwnRecord } from "../../../src/exchange/bitstamp/decode.ts";
 import type { GapEvent } from "../../../src/model/events.ts";
 import { parseRecordedLine } from "../../../src/journal/journal-line.ts";
-import { decodeItem, decodeItemRx, encodeGapItem, isGapItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { encodeGapItem, isGapItem } from "../../../src/store/dynamodb/gap-item.ts";
+import { decodeItem, decodeItemRx } from "../../../src/store/dynamodb/item-decoder.ts";
 import { parseGapPartitionKey, parsePartitionKey } from "../../../src/store/dynamodb/keys.ts";
 
 const RX = 1_788_551_770_000_123;

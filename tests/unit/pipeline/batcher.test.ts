@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { Batcher, MAX_BATCH_ITEMS, type Item } from "../../../src/pipeline/batcher.ts";
+import { Batcher, MAX_BATCH_ITEMS } from "../../../src/pipeline/batcher.ts";
+import type { Item } from "../../../src/store/dynamodb/item.ts";
 
 function item(pk: string, sk: string, value = "v"): Item {
   return { pk: { S: pk }, sk: { S: sk }, v: { S: value } };

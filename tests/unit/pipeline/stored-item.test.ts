@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { StoredItems, storedItemsOf } from "../../../src/pipeline/stored-item.ts";
 import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../../../src/exchange/bitstamp/decode.ts";
-import { decodeItem, encodeGapItem, encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
+import { encodeGapItem } from "../../../src/store/dynamodb/gap-item.ts";
+import { decodeItem } from "../../../src/store/dynamodb/item-decoder.ts";
 import { gapFrame } from "../../../src/model/gap-record.ts";
 import { fixtureLines, orderAndTradeFrames } from "../../support/fixtures.ts";
 

@@ -6,9 +6,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createRing, RECORD_HEADER_BYTES, RingConsumer, RingProducer } from "../../../src/queue/ring.ts";
-import { checkRecord, expectedBytes, makeRecord, nextMacrotask, pushRecord } from "./ring-records.ts";
-import type { ConsumerJob, ConsumerReport } from "./ring-consumer.worker.ts";
-import type { ProducerJob, ProducerReport } from "./ring-producer.worker.ts";
+import { checkRecord, expectedBytes, makeRecord, nextMacrotask, pushRecord } from "../../support/ring-records.ts";
+import type { ConsumerJob, ConsumerReport } from "../../support/workers/ring-consumer.worker.ts";
+import type { ProducerJob, ProducerReport } from "../../support/workers/ring-producer.worker.ts";
 
 const RECORDS = 200_000;
 const RING_BYTES = 64 * 1024;
@@ -54,7 +54,7 @@ describe("ring across threads", () => {
     withSeed(async () => {
       const ring = createRing(RING_BYTES);
       const producer = new RingProducer(ring);
-      const worker = startWorker("./ring-consumer.worker.ts");
+      const worker = startWorker("../../support/workers/ring-consumer.worker.ts");
       let finished = false;
       const report = firstMessage<ConsumerReport>(worker, "ring-consumer.worker").finally(() => {
         finished = true;
@@ -91,7 +91,7 @@ describe("ring across threads", () => {
     withSeed(async () => {
       const ring = createRing(RING_BYTES);
       const consumer = new RingConsumer(ring);
-      const worker = startWorker("./ring-producer.worker.ts");
+      const worker = startWorker("../../support/workers/ring-producer.worker.ts");
       const report = firstMessage<ProducerReport>(worker, "ring-producer.worker");
       worker.postMessage({ ring, seed, count: RECORDS } satisfies ProducerJob);
 

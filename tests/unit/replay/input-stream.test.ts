@@ -4,16 +4,16 @@
  * reported as an InputProblem after the data before the cut.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { resolveInputs } from "../../../src/replay/inputs.ts";
 import { InputProblem, openInput, type InputReader } from "../../../src/replay/input-stream.ts";
+import { testTempDir } from "../../support/temp-dirs.ts";
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "obcap-input-stream-"));
+  dir = testTempDir("input-stream");
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

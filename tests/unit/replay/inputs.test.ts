@@ -3,15 +3,15 @@
  * a capture's journal directory to its segments), with clear errors for paths that cannot be read.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isObcapError } from "../../../src/base/errors.ts";
 import { resolveInputs } from "../../../src/replay/inputs.ts";
+import { testTempDir } from "../../support/temp-dirs.ts";
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "obcap-inputs-"));
+  dir = testTempDir("inputs");
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

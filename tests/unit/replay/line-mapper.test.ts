@@ -7,7 +7,8 @@ import { mapRecordedLine } from "../../../src/replay/line-mapper.ts";
 import { StoredItems } from "../../../src/pipeline/stored-item.ts";
 import { journalLine } from "../../../src/journal/journal-line.ts";
 import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
-import { decodeItem, encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
+import { decodeItem } from "../../../src/store/dynamodb/item-decoder.ts";
 import { bookFrames, controlFrames, orderAndTradeFrameEntries, wsServerFrameEntries } from "../../support/fixtures.ts";
 import { canonicalJson } from "../../support/exact-compare.ts";
 

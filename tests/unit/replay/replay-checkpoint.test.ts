@@ -3,19 +3,19 @@
  * refused with a clear message when it belongs to other inputs, another table, or changed files.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isObcapError } from "../../../src/base/errors.ts";
 import { resolveInputs, type ReplayInput } from "../../../src/replay/inputs.ts";
 import { CheckpointWriter, checkCheckpointMatches, readCheckpoint } from "../../../src/replay/replay-checkpoint.ts";
+import { testTempDir } from "../../support/temp-dirs.ts";
 
 let dir: string;
 let inputs: ReplayInput[];
 let path: string;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "obcap-checkpoint-"));
+  dir = testTempDir("checkpoint");
   writeFileSync(join(dir, "a.ndjson"), "one\ntwo\n");
   writeFileSync(join(dir, "b.ndjson"), "three\n");
   inputs = resolveInputs([join(dir, "a.ndjson"), join(dir, "b.ndjson")]);

@@ -4,8 +4,7 @@
  * position ends, and how --strict, a stop signal, a resume point and unreadable inputs behave.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
@@ -17,6 +16,8 @@ import { runReplay, type ReplayRunOptions } from "../../../src/replay/replay-run
 import { journalLine } from "../../../src/journal/journal-line.ts";
 import { generateFrames } from "../../support/frame-generator.ts";
 import { controlFrames } from "../../support/fixtures.ts";
+import { testTempDir } from "../../support/temp-dirs.ts";
+import { waitFor } from "../../support/wait.ts";
 
 type Item = Record<string, AttributeValue>;
 
@@ -41,7 +42,7 @@ class InstantWriter {
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "obcap-replay-run-"));
+  dir = testTempDir("replay-run");
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -162,10 +163,10 @@ describe("runReplay", () => {
     const stdin = () => new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
     const { writer, options } = setup(["-"]);
     const running = runReplay({ ...options, stdin });
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await waitFor(() => feed !== undefined, { timeoutMs: 5_000, what: "the replay to open stdin" });
     feed.enqueue(new TextEncoder().encode(FRAMES.slice(0, 3).join("\n") + "\n"));
-    const deadline = Date.now() + 5_000;
-    while (writer.items.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // stdin stays open: only the quiet-input flush can store these.
+    await waitFor(() => writer.items.length >= 3, { timeoutMs: 5_000, what: () => `3 items stored (${writer.items.length} so far)` });
     expect(writer.items.length).toBe(3);
     feed.close();
     expect((await running).events).toBe(3);

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
 import type { MarketEvent } from "../../../src/model/events.ts";
-import { encodeItem } from "../../../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
 import { eventKeys } from "../../../src/store/dynamodb/keys.ts";
 import {
   FrameGenerator, MAX_EVENTS_PER_MICROS, generateFrames, generateFramesIter, type FrameGeneratorOptions,

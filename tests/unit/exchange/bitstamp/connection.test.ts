@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { nowMicros } from "../../../../src/base/clock.ts";
-import { openConnection, type ConnectionEnd, type ConnectionHandlers, type FeedSocket } from "../../../../src/exchange/bitstamp/connection.ts";
+import { openConnection, type ConnectionEnd, type ConnectionHandlers } from "../../../../src/exchange/bitstamp/connection.ts";
+import type { FeedSocket } from "../../../../src/runtime/ports.ts";
 
 const CHANNELS = ["live_orders_btcusd", "live_trades_btcusd"];
 const ack = (channel: string) => `{"event":"bts:subscription_succeeded","channel":"${channel}","data":{}}`;
@@ -170,7 +171,7 @@ describe("ends", () => {
     while (connection.heartbeats().answered < target) {
       const { sent, answered } = connection.heartbeats();
       for (let i = answered; i < sent; i++) socket.receive(HEARTBEAT_REPLY);
-      await Bun.sleep(5);
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(endedEarly).toBe(false);
     connection.close();

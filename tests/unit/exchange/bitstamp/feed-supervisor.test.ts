@@ -12,7 +12,7 @@ import { createBunSocket } from "../../../../src/runtime/bun/websocket.ts";
 import { channelOf } from "../../../support/fake-exchange-protocol.ts";
 import { startFakeExchange } from "../../../support/fake-exchange.ts";
 import { generateFrames } from "../../../support/frame-generator.ts";
-import { startSupervised } from "./supervisor-harness.ts";
+import { startSupervised } from "../../../support/supervisor-harness.ts";
 
 // Real sockets and real timers: a loaded machine is slower, never wrong (the waits are bounded anyway).
 setDefaultTimeout(60_000);

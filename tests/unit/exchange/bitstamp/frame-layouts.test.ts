@@ -11,7 +11,7 @@ import { OrderDataSchema, TradeDataSchema } from "../../../../src/model/schemas.
 import { EDGE_BASE_ORDER_2026, EDGE_BASE_TRADE_2026 } from "../../../support/edge-frames.ts";
 import { wsServerFrameEntries } from "../../../support/fixtures.ts";
 import { generateFrames } from "../../../support/frame-generator.ts";
-import { baseFrames, rng, textMutations } from "./frame-mutations.ts";
+import { baseFrames, rng, textMutations } from "../../../support/frame-mutations.ts";
 
 /** Same keys in the same order, same strings, same plain numbers (bit for bit, -0 included), no JsonNumber. */
 function sameJson(a: unknown, b: unknown, path = "$"): string | undefined {

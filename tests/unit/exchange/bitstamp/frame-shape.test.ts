@@ -8,7 +8,7 @@ import { parseJsonExact } from "../../../../src/base/exact-json.ts";
 import { isDecimalText, isIntegerText, isOrderFrame, isTradeFrame } from "../../../../src/exchange/bitstamp/frame-shape.ts";
 import { DECIMAL_STRING_RE, INTEGER_STRING_RE, ORDER_EVENTS, OrderFrameSchema, TradeFrameSchema } from "../../../../src/model/schemas.ts";
 import { orderAndTradeFrameEntries } from "../../../support/fixtures.ts";
-import { baseFrames, objectMutations, rng } from "./frame-mutations.ts";
+import { baseFrames, objectMutations, rng } from "../../../support/frame-mutations.ts";
 
 /** The hand check and valibot on one frame whose event and channel are already right for `stream`. */
 function bothAnswers(frame: Record<string, unknown>): { hand: boolean; valibot: boolean } {

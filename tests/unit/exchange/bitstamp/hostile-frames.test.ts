@@ -55,7 +55,7 @@ const EXPECTED: Record<string, Outcome> = {
   "nest array 50000 in a string": "stored",
   "nest array 50000 in a control frame": "invalid E_FRAME_INVALID",
   "nest array 50000 unclosed": "invalid E_FRAME_INVALID",
-  // Many keys: stored (the top-level ones took 0.12-0.47 s per frame before item-codec.ts used a Set).
+  // Many keys: stored (the top-level ones took 0.12-0.47 s per frame before event-item.ts used a Set).
   "10000 keys in data": "stored",
   "10000 keys in data before known fields": "stored",
   "10000 keys at top": "stored",
@@ -64,7 +64,7 @@ const EXPECTED: Record<string, Outcome> = {
   "30000 keys at top": "stored",
   "30 long keys before known fields (item over 400 KB)": "flagged: item over 400 KB",
   "one 300 KB unknown string": "stored",
-  // Numbers: whatever an N cannot hold is stored as S (item-codec.ts), so nothing is flagged.
+  // Numbers: whatever an N cannot hold is stored as S (event-item.ts), so nothing is flagged.
   "amount 1e400": "stored",
   "amount -1e-400": "stored",
   "amount 1e308": "stored",

@@ -7,17 +7,12 @@ import { describe, expect, test } from "bun:test";
 import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
 import type { MarketEvent } from "../../../../src/model/events.ts";
 import { JsonNumber } from "../../../../src/base/exact-json.ts";
-import {
-  RESERVED_ATTRIBUTES,
-  decodeItem,
-  decodeItemRx,
-  encodeItem,
-  encodeItemByTable,
-  knownAttributeNames,
-  type Item,
-} from "../../../../src/store/dynamodb/item-codec.ts";
+import { encodeItem, encodeItemByTable } from "../../../../src/store/dynamodb/event-item.ts";
+import { decodeItem, decodeItemRx } from "../../../../src/store/dynamodb/item-decoder.ts";
+import { RESERVED_ATTRIBUTES, knownAttributeNames } from "../../../../src/store/dynamodb/item-fields.ts";
+import type { Item } from "../../../../src/store/dynamodb/item.ts";
 import { META_KEY, eventKeys } from "../../../../src/store/dynamodb/keys.ts";
-import { ODD_VALUES, baseFrames } from "../../exchange/bitstamp/frame-mutations.ts";
+import { ODD_VALUES, baseFrames } from "../../../support/frame-mutations.ts";
 import { parseJsonExactForCompare } from "../../../support/exact-compare.ts";
 import { EDGE_BASE_ORDER_2026, EDGE_BASE_TRADE_2026, EDGE_CASES, editFrame as edit } from "../../../support/edge-frames.ts";
 import { orderAndTradeFrameEntries } from "../../../support/fixtures.ts";

@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { decodeFrame } from "../../../../src/exchange/bitstamp/decode.ts";
-import { encodeItem, type Item } from "../../../../src/store/dynamodb/item-codec.ts";
+import { encodeItem } from "../../../../src/store/dynamodb/event-item.ts";
+import type { Item } from "../../../../src/store/dynamodb/item.ts";
 import {
   ITEM_MAX_BYTES,
   NESTING_MAX_LEVELS,

@@ -7,7 +7,6 @@ import {
   eventKeys,
   hourBucketOf,
   hourBucketsBetween,
-  itemKey,
   parsePartitionKey,
   partitionKey,
   partitionKeysOfHour,
@@ -239,12 +238,5 @@ describe("shardOf", () => {
 
   test("rejects a shard count that is not a positive integer", () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => shardOf("1", bad)).toThrow(RangeError);
-  });
-});
-
-describe("itemKey", () => {
-  test("joins pk and sk with a NUL so no two keys collide", () => {
-    expect(itemKey({ pk: { S: "a#b" }, sk: { S: "c" } })).toBe("a#b\u0000c");
-    expect(itemKey({ pk: { S: "a" }, sk: { S: "b#c" } })).not.toBe(itemKey({ pk: { S: "a#b" }, sk: { S: "c" } }));
   });
 });

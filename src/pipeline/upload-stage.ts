@@ -1,0 +1,249 @@
+/**
+ * The upload stage of the pipeline Worker: reads frames from its source (the journal's segments, or
+ * with --no-journal the ring), turns each into items (ingest.ts), writes them to DynamoDB through
+ * ItemUploader, and tells the source what DynamoDB acknowledged (the journal moves its checkpoint).
+ * Web standards + `node:fs` + the AWS SDK; src/pipeline/pipeline-host.ts runs it.
+ *
+ * It reads only as fast as DynamoDB acknowledges (ItemUploader.pump waits while `maxInFlight`
+ * batches are out), so during an outage or long throttling memory stays flat: the backlog stays on
+ * disk (journal) or fills the ring, whose full-queue policy then applies (--no-journal). The
+ * BatchWriter retries forever with backoff. Records that cannot be stored are counted, logged
+ * (sampled) and, with a journal, kept in the quarantine; the upload goes on.
+ */
+import { describeError, isObcapError, obcapError } from "../base/errors.ts";
+import { backoffDelayMs } from "../base/backoff.ts";
+import type { JournalPosition } from "../journal/checkpoint.ts";
+import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
+import { createDynamoClient } from "../store/dynamodb/client.ts";
+import { describeItemKey } from "../store/dynamodb/item-identity.ts";
+import { openCaptureTable } from "../store/dynamodb/table.ts";
+import { IngestCounter, ingestRecorded, type Ingested } from "./ingest.ts";
+import { JournalSource } from "./journal-source.ts";
+import { copyWriteStats, emptyPipelineStats } from "./pipeline-stats.ts";
+import { RingSource } from "./ring-source.ts";
+import { StoredItems } from "./stored-item.ts";
+import type { UploaderControl, UploaderInit, UploaderMessage, UploaderStats } from "./upload-protocol.ts";
+import type { SourceEntry, UploadSource } from "./upload-source.ts";
+import { ItemUploader } from "./uploader.ts";
+
+/** Records read between two awaits of the DynamoDB side (keeps the batches in flight fed). */
+const RECORDS_PER_STEP = 250;
+/** A loop that always has records yields to the event loop this often (the journal stage shares the thread). */
+const YIELD_EVERY_MS = 20;
+/** Warn when DynamoDB has acknowledged nothing for this long while items wait, then this often. */
+const STALL_WARN_MS = 30_000;
+
+const NO_ITEMS: readonly never[] = [];
+const LENIENT_UTF8 = new TextDecoder();
+
+/** One run of the upload stage; `control()` takes the main thread's finish/abort. */
+export class UploadStage {
+  private readonly stats: UploaderStats = {
+    ...emptyPipelineStats(), quarantined: 0, backlogBytes: 0, backlogSegments: 0, deletedSegments: 0, checkpoint: undefined,
+  };
+  private readonly counter: IngestCounter;
+  private source: UploadSource<JournalPosition | number> | undefined;
+  private finishing = false;
+  private aborted = false;
+  private ended = false;
+  private wake: () => void = () => {};
+  private uploader: ItemUploader<JournalPosition | number> | undefined;
+  private writer: BatchWriter | undefined;
+  private lastRetry = "";
+  private readonly every = { ackChange: Date.now(), stallWarn: 0, lastAck: undefined as unknown };
+
+  constructor(private readonly init: UploaderInit, private readonly post: (message: UploaderMessage) => void) {
+    this.counter = new IngestCounter(this.stats, {
+      rejected: (code, message, count) => post({ type: "rejected", code, message, count }),
+      unknownKind: (kind, sample) => post({ type: "unknown-kind", kind, sample }),
+    });
+  }
+
+  /** finish: upload to the end of the source. abort: checkpoint now and report done at once. */
+  control(message: UploaderControl): void {
+    if (message.type === "finish") {
+      this.finishing = true;
+      if (this.source instanceof RingSource) this.source.finish(message.leftovers ?? []);
+    }
+    if (message.type === "abort" && !this.ended) {
+      this.aborted = true;
+      this.end(false);
+    }
+    this.wake();
+  }
+
+  async run(): Promise<void> {
+    const { target, source: from } = this.init;
+    const client = createDynamoClient({ endpoint: target.endpoint, region: target.region });
+    try {
+      let opening: { resumeAt: JournalPosition | undefined; note: string | undefined } = { resumeAt: undefined, note: undefined };
+      if (from.kind === "journal") {
+        const source = new JournalSource(from.signal, from.journal, target.table, this.init.checkpointEveryMs, (message) => this.post({ type: "note", message }));
+        opening = source.opening();
+        this.source = source;
+      } else {
+        this.source = new RingSource(from.ring, from.channels);
+      }
+      // Ready before the table check: when DynamoDB is down at start-up the capture must go on.
+      this.post({ type: "ready", resumeAt: opening.resumeAt, stats: this.snapshot(), ...(opening.note ? { note: opening.note } : {}) });
+      const shards = target.shards ?? (await this.openTableWhenReachable(client));
+      if (this.aborted) return;
+      const source = this.source;
+      this.writer = new BatchWriter({
+        client,
+        table: target.table,
+        maxInFlight: target.maxInFlight,
+        onRetry: (info) => {
+          this.lastRetry = info.reason;
+          this.post({ type: "retry", message: `retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}` });
+        },
+        // Beyond the documented limits checked before (item-limits.ts): the item is kept, the upload goes on.
+        onRefused: (item, reason) => {
+          const key = describeItemKey(item);
+          this.counter.reject("E_FRAME_UNSTORABLE", `DynamoDB refused the item ${key}: ${reason}${source.keepItem ? "; quarantined" : ""}`);
+          source.keepItem?.(reason, JSON.stringify(item), key);
+        },
+      });
+      const uploader = (this.uploader = new ItemUploader<JournalPosition | number>(this.writer));
+      const stored = new StoredItems(shards);
+      // Reports, checkpoints and retention run on their own timer: while DynamoDB is down the loop
+      // below waits inside pump(), and the log must still show the backlog growing.
+      const housekeeping = setInterval(() => this.housekeeping(uploader), this.init.progressEveryMs);
+      try {
+        await this.readLoop(source, uploader, stored);
+      } finally {
+        clearInterval(housekeeping);
+      }
+      if (this.aborted) return;
+      await uploader.finish();
+      this.end(source.isDone());
+    } catch (err) {
+      if (this.ended) return;
+      this.ended = true;
+      const error = isObcapError(err) ? err : obcapError("E_WORKER_FAILED", `the upload failed: ${describeError(err)}`, err);
+      this.source?.end(this.uploader?.acknowledged(), true);
+      this.post({ type: "fatal", code: error.code, message: error.message, stats: this.snapshot() });
+    }
+  }
+
+  private async readLoop(source: UploadSource<JournalPosition | number>, uploader: ItemUploader<JournalPosition | number>, stored: StoredItems): Promise<void> {
+    const take = (entry: SourceEntry, position: JournalPosition | number) => this.take(entry, position, source, uploader, stored);
+    let lastYieldMs = performance.now();
+    while (!this.aborted) {
+      const taken = source.read(RECORDS_PER_STEP, this.finishing, take);
+      await uploader.pump();
+      if (taken > 0) {
+        const now = performance.now();
+        if (now - lastYieldMs >= YIELD_EVERY_MS) {
+          lastYieldMs = now;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        continue;
+      }
+      if (source.isDone()) return;
+      await uploader.lingerFlush(Date.now(), this.init.lingerMs);
+      // Sleep until the source has more, a control message, the open batch's linger deadline or the next report.
+      const more = source.waitForData();
+      if (more === undefined) continue; // more arrived meanwhile
+      const wakeMs = uploader.hasOpenBatch() ? Math.max(1, this.init.lingerMs) : 1000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        more,
+        new Promise<void>((resolve) => {
+          this.wake = resolve;
+          timer = setTimeout(resolve, wakeMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.wake = () => {};
+      lastYieldMs = performance.now();
+    }
+  }
+
+  /**
+   * One record: ingest (decode, items), then to the uploader at its position. A record that cannot
+   * be stored is counted and kept where the source can keep it; its position still moves on.
+   */
+  private take(entry: SourceEntry, position: JournalPosition | number, source: UploadSource<JournalPosition | number>, uploader: ItemUploader<JournalPosition | number>, stored: StoredItems): void {
+    const own = entry.recorded?.kind === "own";
+    if (!own) this.stats.frames++;
+    const ingested: Ingested = entry.recorded ? ingestRecorded(entry.recorded, stored) : { kind: "bad", ...entry.bad };
+    if (ingested.kind === "bad") {
+      // Damaged journal lines are the disk's problem, not the feed's: kept but not counted as rejected frames.
+      const where = typeof position === "number" ? "" : ` (${position.segment} byte ${position.offset})`;
+      if (ingested.code !== "E_JOURNAL_LINE") this.counter.reject(ingested.code, `${ingested.reason}${where}${source.keep ? "; quarantined" : ""}`);
+      source.keep?.(ingested.code, ingested.reason, entry.raw, position, ingested.rxMicros);
+    } else {
+      const rxMicros = entry.recorded && "rxMicros" in entry.recorded ? entry.recorded.rxMicros : 0;
+      this.counter.count(ingested, rxMicros, () => entry.text ?? LENIENT_UTF8.decode(entry.raw), own);
+    }
+    uploader.take(ingested.kind === "items" ? ingested.items : NO_ITEMS, position);
+  }
+
+  private housekeeping(uploader: ItemUploader<JournalPosition | number>): void {
+    if (this.ended) return;
+    const now = Date.now();
+    const every = this.every;
+    const ack = uploader.acknowledged();
+    if (ack !== every.lastAck) {
+      every.lastAck = ack;
+      every.ackChange = now;
+    }
+    this.source?.housekeeping(ack, now);
+    this.post({ type: "progress", stats: this.snapshot() });
+    const inFlight = this.writer?.stats().inFlight ?? 0;
+    if (inFlight > 0 && now - every.ackChange >= STALL_WARN_MS && now - every.stallWarn >= 2 * STALL_WARN_MS) {
+      every.stallWarn = now;
+      const waiting = this.init.source.kind === "journal"
+        ? `capture goes on into the journal, ${(this.stats.backlogBytes / 1048576).toFixed(1)} MiB wait to be uploaded`
+        : "without a journal the queue fills, then frames are lost (counted, with gap records)";
+      this.post({
+        type: "note",
+        message: `DynamoDB has acknowledged nothing for ${Math.round((now - every.ackChange) / 1000)} s (last retry: ${this.lastRetry || "none yet"}); ${waiting}`,
+      });
+    }
+  }
+
+  /** Start-up without DynamoDB: reads the table's shard count, retrying while it does not answer. */
+  private async openTableWhenReachable(client: ReturnType<typeof createDynamoClient>): Promise<number> {
+    const table = this.init.target.table;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await openCaptureTable({ client, table })).shards;
+      } catch (err) {
+        if (!isObcapError(err) || err.code !== "E_DDB_UNREACHABLE") throw err;
+        const delayMs = backoffDelayMs(attempt, { baseMs: 500, maxMs: 5_000 });
+        this.post({ type: "retry", message: `table check of ${table}, retry ${attempt + 1} in ${delayMs} ms: ${err.message}` });
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, delayMs);
+        });
+        if (this.aborted) throw err;
+      }
+    }
+  }
+
+  private end(complete: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.source?.end(this.uploader?.acknowledged(), true);
+    this.post({ type: "done", stats: this.snapshot(), complete });
+  }
+
+  private snapshot(): UploaderStats {
+    const s = this.stats;
+    if (this.writer) copyWriteStats(s, this.writer.stats(), this.uploader?.duplicatesDropped ?? 0);
+    const source = this.source;
+    if (source instanceof JournalSource) {
+      const { backlogBytes, backlogSegments, checkpoint } = source.figures();
+      s.backlogBytes = backlogBytes;
+      s.backlogSegments = backlogSegments;
+      s.checkpoint = checkpoint;
+      s.deletedSegments = source.deletedSegments;
+      s.quarantined = source.quarantined;
+    } else if (source instanceof RingSource) {
+      s.settledFrames = (this.uploader?.acknowledged() as number | undefined) ?? 0;
+    }
+    return { ...s, rejected: { ...s.rejected }, unknown: { ...s.unknown } };
+  }
+}

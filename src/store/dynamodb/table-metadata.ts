@@ -1,0 +1,57 @@
+/**
+ * The metadata item of an obcap table (pk "obcap#meta", sk "table"): how writers and readers agree on
+ * the shard count (table.ts writes it at `table create` and reads it at start-up). This file is its
+ * layout only: the item written, and the checks on the item read back.
+ */
+import { obcapError } from "../../base/errors.ts";
+import type { Item } from "./item.ts";
+import { META_KEY } from "./keys.ts";
+
+export const META_PK = META_KEY.pk;
+export const META_SK = META_KEY.sk;
+/** Version of the data model in the table (DESIGN.md "Data model"); bumped on incompatible changes. */
+export const SCHEMA_VERSION = 1;
+
+/** The metadata item of an obcap table. */
+export interface TableMetadata {
+  shards: number;
+  schemaVersion: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** The item that records `metadata` (Numbers as text). */
+export function itemOfMetadata(metadata: TableMetadata): Item {
+  return {
+    pk: { S: META_PK },
+    sk: { S: META_SK },
+    shards: { N: String(metadata.shards) },
+    schemaVersion: { N: String(metadata.schemaVersion) },
+    createdAt: { S: metadata.createdAt },
+    createdBy: { S: metadata.createdBy },
+  };
+}
+
+/**
+ * The metadata an item read back records. Throws E_TABLE_INCOMPATIBLE when its shards/schemaVersion
+ * are missing or invalid, or when the schema is newer than this obcap knows.
+ */
+export function metadataOfItem(item: Item, table: string): TableMetadata {
+  const shards = Number(item.shards?.N);
+  const schemaVersion = Number(item.schemaVersion?.N);
+  if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(schemaVersion)) {
+    throw obcapError(
+      "E_TABLE_INCOMPATIBLE",
+      `metadata item of table ${table} (pk "${META_PK}", sk "${META_SK}") has no valid shards/schemaVersion ` +
+        `(shards=${item.shards?.N ?? "missing"}, schemaVersion=${item.schemaVersion?.N ?? "missing"}): ` +
+        `fix or delete that item, then run \`obcap table create --table ${table}\``,
+    );
+  }
+  if (schemaVersion > SCHEMA_VERSION) {
+    throw obcapError(
+      "E_TABLE_INCOMPATIBLE",
+      `table ${table} holds obcap data schema ${schemaVersion}; this obcap knows up to ${SCHEMA_VERSION}: upgrade obcap`,
+    );
+  }
+  return { shards, schemaVersion, createdAt: item.createdAt?.S ?? "", createdBy: item.createdBy?.S ?? "" };
+}
