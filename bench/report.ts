@@ -120,14 +120,17 @@ interface RssMode {
   ringHighKiB: number;
   uploadBacklogMiBAtEnd?: number;
   lost: number;
+  endMiB?: { rss: number; anon: number; file: number; shmem: number };
 }
 interface RssFigures {
   ratePerSec: number;
   durationSeconds: number;
   sampleMs: number;
   traceEverySeconds: number;
+  idle?: RssMode;
   dynamodb: RssMode;
   journal: RssMode;
+  direct?: RssMode;
   journalSmallRing: RssMode;
 }
 interface StartupFigures {
@@ -257,8 +260,9 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
     ]);
   }
   if (rss) {
-    for (const [mode, label] of [["dynamodb", "journal + upload to DynamoDB Local"], ["journal", "journal only (no --table)"]] as const) {
+    for (const [mode, label] of [["dynamodb", "journal + upload to DynamoDB Local"], ["journal", "journal only (no --table)"], ["direct", "--no-journal into DynamoDB Local"]] as const) {
       const m = rss[mode];
+      if (!m) continue;
       targetRows.push([`Peak RSS of dist/obcap at ${int(rss.ratePerSec)} msgs/s, ${label}`, `${fixed(m.peakMiB, 1)} MiB`, `< ${TARGET_RSS_MIB} MiB`, verdict(m.peakMiB < TARGET_RSS_MIB)]);
     }
   }
@@ -437,7 +441,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   out.push(header(get("rss"), `4. Memory of the compiled binary at ${rss ? int(rss.ratePerSec) : int(TARGET_RSS_RATE)} msgs/s`), "");
   if (rss) {
     out.push(
-      `\`dist/obcap\` with its defaults (16 MiB ring, 16 MiB overflow, journal in a fresh temporary directory) captures a steady ${int(rss.ratePerSec)} frames/s (fake exchange \`--rate ${rss.ratePerSec} --loop\`, 2 pairs) ` +
+      `\`dist/obcap\` with its defaults (8 MiB ring, 16 MiB overflow, journal in a fresh temporary directory) captures a steady ${int(rss.ratePerSec)} frames/s (fake exchange \`--rate ${rss.ratePerSec} --loop\`, 2 pairs) ` +
         `for ${rss.durationSeconds} s. VmRSS is read from /proc/<pid>/status every ${rss.sampleMs} ms from the "capturing" line on; peak = VmHWM read at the end ` +
         "(before the stop signal); steady = median VmRSS over the last third of the window.",
       "",
@@ -446,10 +450,12 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
     const modes = [
       ["dynamodb", "journal + upload to DynamoDB Local"],
       ["journal", "journal only (no --table)"],
+      ["direct", "--no-journal into DynamoDB Local"],
       ["journalSmallRing", "journal only, --queue-mb 1 (not the default)"],
     ] as const;
     for (const [mode, label] of modes) {
       const m = rss[mode];
+      if (!m) continue;
       const sustained = m.writtenPerSec >= 0.95 * rss.ratePerSec && m.queueKiBAtEnd < 1024 && (m.uploadBacklogMiBAtEnd ?? 0) < 1;
       rows.push(
         [`Peak RSS (VmHWM), ${label}`, `${fixed(m.peakMiB, 1)} MiB`, `< ${TARGET_RSS_MIB} MiB`, verdict(m.peakMiB < TARGET_RSS_MIB)],
@@ -465,6 +471,26 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
       );
     }
     out.push(table(rows), "");
+    const idle = rss.idle;
+    if (idle?.endMiB && rss.journal.endMiB && rss.dynamodb.endMiB) {
+      const part = (m: RssMode) => m.endMiB!;
+      const j = part(rss.journal);
+      const d = part(rss.dynamodb);
+      const small = rss.journalSmallRing.endMiB;
+      out.push(
+        "Where it goes (VmRSS at the end of each window, split by the kernel into anonymous pages: JavaScript heaps, malloc, " +
+          "buffers; file pages: the binary's code as it is touched; shared pages: the ring, a SharedArrayBuffer). " +
+          "Each row is the difference between two runs of this one `make bench`:",
+        "",
+      );
+      const breakdown: Row[] = [
+        ["The process at rest (1 frame/s, journal only): Bun, the code touched, the main thread and the pipeline Worker", `${fixed(part(idle).rss, 1)} MiB (anon ${fixed(part(idle).anon, 1)}, file ${fixed(part(idle).file, 1)}, shared ${fixed(part(idle).shmem, 1)})`, NONE, NONE],
+        ["+ the journal stage at full rate (journal only minus at rest)", `${fixed(j.rss - part(idle).rss, 1)} MiB (anon ${fixed(j.anon - part(idle).anon, 1)}, shared ${fixed(j.shmem - part(idle).shmem, 1)})`, NONE, NONE],
+        ...(small ? [["  of which the default ring once touched (journal only minus --queue-mb 1)", `${fixed(j.rss - small.rss, 1)} MiB`, NONE, NONE] as Row] : []),
+        ["+ the upload stage: AWS SDK, requests, items (journal + upload minus journal only)", `${fixed(d.rss - j.rss, 1)} MiB (anon ${fixed(d.anon - j.anon, 1)}, file ${fixed(d.file - j.file, 1)})`, NONE, NONE],
+      ];
+      out.push(table(breakdown), "");
+    }
     const d = rss.dynamodb;
     if (d.writtenPerSec < 0.95 * rss.ratePerSec || (d.uploadBacklogMiBAtEnd ?? 0) >= 1) {
       out.push(

@@ -5,14 +5,16 @@
  * The compiled binary captures a steady feed of RATE frames/s (the fake exchange process, 2 pairs,
  * `--rate RATE --loop`) for DURATION_S seconds, with its default settings (16 MiB ring, 16 MiB
  * overflow, journal in a fresh temporary directory), in two modes: (i) into DynamoDB Local (journal +
- * upload), (ii) journal lines to files only (no --table: the journal is the output); then (ii) again
- * with `--queue-mb 1`, to show what the default ring adds once the feed has touched all of it.
+ * upload), (ii) journal lines to files only (no --table: the journal is the output), (iii) --no-journal
+ * into DynamoDB Local; then (ii) again with `--queue-mb 1`, to show what the default ring adds once
+ * the feed has touched all of it, and an idle run (1 frame/s, journal only) as the floor. VmRSS at
+ * the end is split into anonymous, file-backed and shared pages (/proc/<pid>/status).
  * VmRSS is read from /proc/<pid>/status every SAMPLE_MS from the "capturing" line on; VmHWM (the
  * kernel's peak RSS of the process) is read at the end, before the stop signal.
  * Peak = VmHWM; steady = median VmRSS over the last third of the window. The rates obcap sustained
  * (received/s, written/s) come from its progress lines over the window.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -27,10 +29,17 @@ const MIB = 1024 * 1024;
 const TARGET_RSS_MIB = 96;
 const TRACE_EVERY_S = 5;
 
-type Mode = "dynamodb" | "journal" | "journalSmallRing";
+type Mode = "idle" | "journal" | "dynamodb" | "direct" | "journalSmallRing";
 
-/** Extra flags per mode; the third mode shows what the default 16 MiB ring adds once its pages are touched. */
-const MODE_FLAGS: Record<Mode, string[]> = { dynamodb: [], journal: [], journalSmallRing: ["--queue-mb", "1"] };
+/**
+ * Extra flags per mode. `idle`: the same process with a feed of 1 frame/s (the runtime, the code, the
+ * Worker: the floor). `direct`: --no-journal into DynamoDB Local. `journalSmallRing` shows what the
+ * default ring adds once its pages are touched. Differences between modes give the breakdown.
+ */
+const MODE_FLAGS: Record<Mode, string[]> = { idle: [], journal: [], dynamodb: [], direct: ["--no-journal"], journalSmallRing: ["--queue-mb", "1"] };
+const MODE_RATE: Record<Mode, number> = { idle: 1, journal: RATE, dynamodb: RATE, direct: RATE, journalSmallRing: RATE };
+/** Modes that write to DynamoDB Local. */
+const WITH_TABLE: ReadonlySet<Mode> = new Set(["dynamodb", "direct"]);
 
 interface RssRun {
   mode: Mode;
@@ -50,7 +59,16 @@ interface RssRun {
   uploadBacklogMiBAtEnd: number | undefined;
   lost: number;
   journalBytes?: number;
+  /** /proc/<pid>/status at the end of the window: anonymous memory (heaps, buffers), file pages (the binary), shared (the ring). */
+  endMiB: { rss: number; anon: number; file: number; shmem: number };
   summary: string;
+}
+
+/** VmRSS split as the kernel counts it (/proc/<pid>/status), MiB. */
+function rssParts(pid: number): { rss: number; anon: number; file: number; shmem: number } {
+  const text = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) / 1024;
+  return { rss: round(field("VmRSS"), 1), anon: round(field("RssAnon"), 1), file: round(field("RssFile"), 1), shmem: round(field("RssShmem"), 1) };
 }
 
 /** Rate of a counter between the first and last progress line (the first one comes 1 s in). */
@@ -70,9 +88,9 @@ function dirBytes(dir: string): number {
 
 async function rssRun(mode: Mode, ddb: BenchDynamoDb | undefined): Promise<RssRun> {
   const dir = mkdtempSync(join(tmpdir(), "obcap-bench-rss-"));
-  const table = mode === "dynamodb" ? (await createBenchTable(ddb!.client, "bench-rss")).table : undefined;
-  const fake = await spawnFakeExchange({ countPerPair: 0, ratePerSec: RATE, loop: true });
-  const target = [...(table ? ["--table", table, "--endpoint", ddb!.endpoint] : []), "--journal", dir];
+  const table = WITH_TABLE.has(mode) ? (await createBenchTable(ddb!.client, "bench-rss")).table : undefined;
+  const fake = await spawnFakeExchange({ countPerPair: 0, ratePerSec: MODE_RATE[mode], loop: true });
+  const target = [...(table ? ["--table", table, "--endpoint", ddb!.endpoint] : []), ...(mode === "direct" ? [] : ["--journal", dir])];
   const obcap = new WatchedProcess(BINARY, captureArgs(fake, [...target, ...MODE_FLAGS[mode], "--progress-s", "1"]));
   try {
     const capturing = await obcap.waitForLine(/capturing .* subscribed in/, 30_000);
@@ -85,6 +103,7 @@ async function rssRun(mode: Mode, ddb: BenchDynamoDb | undefined): Promise<RssRu
       await sleepMs(SAMPLE_MS);
     }
     const hwm = procStatusBytes(obcap.pid, "VmHWM") ?? NaN;
+    const endMiB = rssParts(obcap.pid);
     const lines = progressLines(obcap.stderrLines).filter((l) => l.atMs <= endMs);
     const exitCode = await obcap.stop("SIGINT");
     if (exitCode !== 0) throw new Error(`obcap exited ${exitCode}:\n${obcap.log()}`);
@@ -106,6 +125,7 @@ async function rssRun(mode: Mode, ddb: BenchDynamoDb | undefined): Promise<RssRu
       uploadBacklogMiBAtEnd: last?.uploadBacklogMiB,
       lost: last?.lost ?? NaN,
       journalBytes: dirBytes(dir),
+      endMiB,
       summary,
     };
   } finally {
@@ -121,13 +141,14 @@ const ddb = await benchDynamoDb();
 try {
   console.log(`rss bench: dist/obcap at ${RATE} frames/s for ${DURATION_S} s per mode, VmRSS every ${SAMPLE_MS} ms`);
   const runs: RssRun[] = [];
-  for (const mode of ["dynamodb", "journal", "journalSmallRing"] as const) {
+  for (const mode of ["idle", "journal", "dynamodb", "direct", "journalSmallRing"] as const) {
     const run = await rssRun(mode, ddb);
     runs.push(run);
     console.log(
       `${mode.padEnd(16)}: peak (VmHWM) ${run.peakMiB.toFixed(1)} MiB, steady ${run.steadyMiB.toFixed(1)} MiB (first sample ${run.firstSampleMiB.toFixed(1)} MiB); ` +
         `every ${TRACE_EVERY_S} s: ${run.traceMiB.join(", ")} MiB; received ${Math.round(run.receivedPerSec)}/s, written ${Math.round(run.writtenPerSec)}/s; queue at end ${run.queueKiBAtEnd} KiB (high ${run.ringHighKiB} KiB)` +
-        `${run.uploadBacklogMiBAtEnd === undefined ? "" : `, upload backlog ${run.uploadBacklogMiBAtEnd} MiB`}; lost ${run.lost}`,
+        `${run.uploadBacklogMiBAtEnd === undefined ? "" : `, upload backlog ${run.uploadBacklogMiBAtEnd} MiB`}; lost ${run.lost}; ` +
+        `at the end anon ${run.endMiB.anon} / file ${run.endMiB.file} / shmem ${run.endMiB.shmem} MiB`,
     );
   }
   const byMode = Object.fromEntries(
@@ -147,6 +168,7 @@ try {
         uploadBacklogMiBAtEnd: r.uploadBacklogMiBAtEnd,
         lost: r.lost,
         journalBytes: r.journalBytes,
+        endMiB: r.endMiB,
         summary: r.summary,
       },
     ]),

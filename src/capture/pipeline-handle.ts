@@ -155,6 +155,7 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
     journalStats = message.stats;
     switch (message.type) {
       case "ready":
+        journalWasReady = true;
         if (segments) log.info(`journal ${segments.settings.dir}: writing segment ${message.segment} (fsync every ${segments.settings.fsyncMs} ms)`);
         journalReady.resolve();
         return;
@@ -174,9 +175,17 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
     }
   };
 
+  let uploaderWasReady = false;
+  let journalWasReady = false;
+  /** The Worker runs the upload stage: at once without a journal, after the journal stage's ready with one. */
+  const uploadStarted = () => !journalInit || journalWasReady;
   const onUploaderMessage = (message: UploaderMessage) => {
     switch (message.type) {
+      case "table":
+        log.info(`table ${message.table}: ${message.shards} shards per pair, stream and hour`);
+        return;
       case "ready": {
+        uploaderWasReady = true;
         uploadStats = message.stats;
         if (message.note) log.warn(message.note);
         const { backlogBytes, backlogSegments } = message.stats;
@@ -205,7 +214,8 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
       case "fatal": {
         uploadStats = message.stats;
         uploaderEnded = true;
-        const error = obcapError(knownErrorCode(message.code), `${message.message}${journalDir ? `; ${keptNote(journalDir)}` : ""}`);
+        // Before ready it is the start-up's table check: nothing was captured yet.
+        const error = obcapError(knownErrorCode(message.code), `${message.message}${journalDir && uploaderWasReady ? `; ${keptNote(journalDir)}` : ""}`);
         uploaderDone.resolve({ error, complete: false });
         fail(error, uploaderReady);
         return;
@@ -330,7 +340,8 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
           log.error(`the pipeline worker did not finish the journal by the end of --shutdown-ms (the disk of ${journalDir ?? "the --out file"} does not answer); the frames it had not written are counted as lost`);
         }
       }
-      if (uploadInit && !uploaderEnded && journalEnd) {
+      // The upload stage starts once the journal stage is ready: if that never happened, there is no upload to wait for.
+      if (uploadInit && !uploaderEnded && journalEnd && uploadStarted()) {
         if (!error) send({ stage: "upload", message: { type: "finish", ...(journalInit ? {} : { leftovers: plan.leftovers }) } });
         // Keep a moment for the checkpoint after an abort.
         const marginMs = Math.min(1000, Math.max(100, (plan.endMs - Date.now()) / 10));

@@ -17,25 +17,19 @@ import type { MicrosClock } from "../base/clock.ts";
 import { channelName, type Stream } from "../model/channels.ts";
 import type { SocketFactory } from "../runtime/ports.ts";
 import { startFeedSupervisor, type FeedStats, type FeedSupervisor } from "../exchange/bitstamp/feed-supervisor.ts";
-import { gapFrame, type FeedGap } from "../model/gap-record.ts";
+import { gapFrame } from "../model/gap-record.ts";
 import { fetchExchangePairs, MAX_CHANNELS_PER_CONNECTION, resolvePairs } from "../exchange/bitstamp/pairs.ts";
 import { createRing, RingProducer } from "../queue/ring.ts";
-import { FramePublisher, type LossInfo } from "../queue/frame-publisher.ts";
+import { FramePublisher } from "../queue/frame-publisher.ts";
 import type { PipelineStats } from "../pipeline/pipeline-stats.ts";
-import { createDynamoClient } from "../store/dynamodb/client.ts";
-import { openCaptureTable } from "../store/dynamodb/table.ts";
 import type { JournalSettings } from "../journal/journal-protocol.ts";
 import { startPipeline, type JournalSummary, type PipelineHandle, type ShutdownPlan } from "./pipeline-handle.ts";
-import { readPreviousRun, writeRunFile, type PreviousRun } from "../journal/previous-run.ts";
-import { describeBytes, resolveBudget, type DiskAtStart } from "../journal/disk-budget.ts";
-import type { KeeperSettings } from "../journal/journal-keeper.ts";
-import { listSegments } from "../journal/segments.ts";
-import { segmentDiskBytes } from "../journal/segment-sizes.ts";
-import { statfsSync } from "node:fs";
 import { runStartRecords, type RunStart } from "./run-start.ts";
 import type { LockHolder } from "../journal/lock.ts";
 import type { CreateWorker, FileLock, ListenHttp, OnStopSignal } from "../runtime/ports.ts";
-import { startOperations, type CaptureProbe, type MetricsOptions } from "./operations.ts";
+import { describeGap, describeLoss, logControlFrame, progressLine } from "./capture-log.ts";
+import { journalBudget, previousRunOf } from "./journal-start.ts";
+import { startLockAndMetrics, type CaptureProbe, type MetricsOptions } from "./lock-and-metrics.ts";
 
 export interface CaptureOptions {
   /** `--pair` values already split (or `["all"]`). */
@@ -125,7 +119,7 @@ type StopReason = { kind: "signal"; signal: string } | { kind: "error"; error: O
  * another capture holds it), then the metrics endpoint starts; both end with the capture.
  */
 export async function runCapture(options: CaptureOptions, runtime: CaptureRuntime): Promise<CaptureResult> {
-  const operations = startOperations(options, runtime);
+  const operations = startLockAndMetrics(options, runtime);
   if (operations.kind === "lock-held") {
     return {
       exitCode: EXIT.ok, framesReceived: 0, settledFrames: 0, oversizeFrames: 0, lostFrames: 0, subscribeMicros: 0,
@@ -152,29 +146,9 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     );
   }
 
-  let target: { kind: "dynamodb"; table: string; endpoint?: string; region?: string; shards: number; maxInFlight: number } | CaptureOptions["target"];
-  /** DynamoDB did not answer at start-up: the uploader reads the shard count once it does. */
-  let shardsPending = false;
-  if (options.target.kind === "dynamodb") {
-    const { table, endpoint, region, maxInFlight } = options.target;
-    const client = createDynamoClient({ endpoint, region });
-    try {
-      const { shards } = await openCaptureTable({ client, table });
-      target = { kind: "dynamodb", table, endpoint, region, shards, maxInFlight };
-      log.info(`table ${table}: ${shards} shards per pair, stream and hour`);
-    } catch (err) {
-      // With the journal, an unreachable DynamoDB does not stop the capture at start-up either:
-      // frames are kept on disk and uploaded once it answers. Other errors (no table, credentials) do.
-      if (!options.journal || !isObcapError(err) || err.code !== "E_DDB_UNREACHABLE") throw err;
-      log.warn(`${err.message}; capturing into the journal ${options.journal.dir} meanwhile, the upload starts when DynamoDB answers`);
-      target = { kind: "dynamodb", table, endpoint, region, shards: 0, maxInFlight };
-      shardsPending = true;
-    } finally {
-      client.destroy();
-    }
-  } else {
-    target = options.target;
-  }
+  // The table is checked in the pipeline Worker (upload-stage.ts), before it says ready: the AWS SDK
+  // is loaded only where it is used, never on this thread.
+  const target = options.target;
   if (!options.journal && target.kind === "journal-only") {
     throw obcapError("E_USAGE", "without --table and without the journal there is no output: give --out FILE (or --out -)");
   }
@@ -182,7 +156,12 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   const budget = options.journal ? journalBudget(options.journal) : undefined;
 
   // Stop requests may arrive from here on: signals, the feed, the Workers.
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<StopReason>();
+  const { promise: stopped, resolve: resolveStop } = Promise.withResolvers<StopReason>();
+  let stopRequested = false;
+  const stop = (reason: StopReason) => {
+    stopRequested = true;
+    resolveStop(reason);
+  };
   const removeSignals = runtime.onStopSignal((signal) => stop({ kind: "signal", signal }));
 
   const ring = createRing(options.queueBytes);
@@ -204,7 +183,9 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     journal: options.journal
       ? { kind: "segments", settings: budget!.journal, budget: budget!.keeper, tee: options.tee }
       : target.kind === "journal-lines" ? { kind: "stream", path: target.path } : undefined,
-    upload: target.kind === "dynamodb" ? { ...target, shards: shardsPending ? undefined : target.shards } : undefined,
+    upload: target.kind === "dynamodb"
+      ? { table: target.table, endpoint: target.endpoint, region: target.region, maxInFlight: target.maxInFlight, shards: undefined }
+      : undefined,
     lingerMs: options.lingerMs,
     progressEveryMs: options.progressEveryMs,
     pid: typeof process === "object" ? process.pid : 0,
@@ -229,7 +210,8 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   }));
   try {
     await Promise.race([pipeline.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
-    feed = startFeedSupervisor({
+    // Stopped while the pipeline started (a signal): never connect.
+    if (!stopRequested) feed = startFeedSupervisor({
       url: options.wsUrl,
       channels,
       createSocket: runtime.createSocket,
@@ -248,7 +230,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
           framesReceived++;
           publisher.publishBytes(frame, rxMicros);
         },
-        onControl: feedOnControl,
+        onControl: logControlFrame,
         onGap(gap) {
           log.warn(describeGap(gap));
           // A gap travels in the ring like data, in order with it; it is never dropped.
@@ -257,29 +239,21 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
         onFatal: (error) => stop({ kind: "error", error }),
       },
     });
-    await Promise.race([feed.ready, stopped]);
-    releaseRun();
-    subscribeMicros = runtime.clock() - startMicros;
-    log.success(
-      `capturing ${channels.length} channels (${pairs.join(", ")}) from ${options.wsUrl}; subscribed in ${(subscribeMicros / 1000).toFixed(0)} ms` +
-        (run.previous ? `; the gap since the previous run (${new Date(run.previous.endMicros / 1000).toISOString()}) is recorded` : ""),
-    );
+    if (feed) await Promise.race([feed.ready, stopped]);
+    if (feed && !stopRequested) {
+      releaseRun();
+      subscribeMicros = runtime.clock() - startMicros;
+      log.success(
+        `capturing ${channels.length} channels (${pairs.join(", ")}) from ${options.wsUrl}; subscribed in ${(subscribeMicros / 1000).toFixed(0)} ms` +
+          (run.previous ? `; the gap since the previous run (${new Date(run.previous.endMicros / 1000).toISOString()}) is recorded` : ""),
+      );
+    }
   } catch (err) {
     stop({ kind: "error", error: isObcapError(err) ? err : obcapError("E_INTERNAL", describeError(err), err) });
   }
 
   const progress = setInterval(() => {
-    const w = pipeline.latest();
-    const p = publisher.stats();
-    const f = feed?.stats();
-    const liveness = f && (f.reconnects > 0 || f.gaps > 0 || f.overlaps > 0)
-      ? `, reconnects ${f.reconnects}, gaps ${f.gaps}, overlap duplicates dropped ${f.duplicatesDropped}`
-      : "";
-    log.info(
-      `received ${framesReceived} frames, written ${w.written}, in flight ${w.inFlight}, ` +
-        `queue ${(p.ringUsedBytes / 1024).toFixed(0)} KiB (high ${(p.ringHighWaterBytes / 1024).toFixed(0)} KiB), lost ${p.lostFrames}${liveness}` +
-        (journaled ? `, ${pipeline.progressNote()}` : ""),
-    );
+    log.info(progressLine(framesReceived, pipeline.latest(), publisher.stats(), feed?.stats(), journaled ? pipeline.progressNote() : undefined));
   }, options.logEveryMs);
 
   const reason = await stopped;
@@ -288,8 +262,10 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   if (reason.kind === "signal") log.info(`${reason.signal}: stopping, draining the queue`);
 
   // Stop reading first (an uncovered channel gets its gap now), then let the consumer drain the ring.
+  // A run that never started its feed (its start failed or was stopped) has no frames and no opening
+  // records; one that did records its start even if no connection succeeded.
   feed?.close();
-  releaseRun();
+  if (feed) releaseRun();
   const plan = shutdownPlan(Date.now(), options.shutdownMs, target.kind === "dynamodb" && journaled);
   const { leftovers } = await publisher.close(plan.abandonAtMs - Date.now());
   const end = await pipeline.finished({ ...plan, leftovers });
@@ -343,81 +319,4 @@ export function shutdownPlan(nowMs: number, shutdownMs: number, uploads: boolean
     consumerEndMs: nowMs + consumerMs,
     endMs: nowMs + shutdownMs,
   };
-}
-
-/**
- * The journal's disk budget: the flags, or defaults chosen from the disk now (said in the log); and
- * segments no larger than an eighth of the budget, so the budget is kept by deleting whole segments.
- */
-function journalBudget(journal: JournalSettings): { journal: JournalSettings; keeper: KeeperSettings } {
-  let disk: DiskAtStart;
-  try {
-    const fs = statfsSync(journal.dir);
-    disk = {
-      freeBytes: fs.bavail * fs.bsize,
-      totalBytes: fs.blocks * fs.bsize,
-      journalBytes: listSegments(journal.dir).reduce((sum, name) => sum + segmentDiskBytes(journal.dir, name), 0),
-    };
-  } catch (err) {
-    throw obcapError("E_JOURNAL_IO", `cannot read the disk space of the journal ${journal.dir} (${describeError(err)}): check --journal`, err);
-  }
-  const { budgetBytes, minFreeBytes, chosen } = resolveBudget(disk, journal.disk);
-  const segmentBytes = Math.min(journal.segmentBytes, Math.max(1024 * 1024, Math.floor(budgetBytes / 8)));
-  log.info(
-    `journal ${journal.dir}: budget ${describeBytes(budgetBytes)}${chosen.max ? " (what it holds plus half the free space at start; --journal-max to choose)" : ""}, ` +
-      `keeps ${describeBytes(minFreeBytes)} free on its disk${chosen.minFree ? " (--journal-min-free)" : ""}, ${describeBytes(disk.freeBytes)} free now; ` +
-      `when full: ${journal.disk.policy}; closed segments ${journal.disk.gzipLevel > 0 ? `gzip -${journal.disk.gzipLevel}` : "kept plain"}` +
-      (segmentBytes < journal.segmentBytes ? `; segments of ${describeBytes(segmentBytes)} (an eighth of the budget)` : ""),
-  );
-  return {
-    journal: { ...journal, segmentBytes },
-    keeper: { budgetBytes, minFreeBytes, policy: journal.disk.policy, gzipLevel: journal.disk.gzipLevel },
-  };
-}
-
-/** The previous run of the journal directory, and this run's channels recorded for the next one. */
-function previousRunOf(dir: string, channels: readonly string[]): PreviousRun | undefined {
-  let previous: PreviousRun | undefined;
-  try {
-    previous = readPreviousRun(dir);
-  } catch (err) {
-    log.warn(`cannot read where the previous capture in ${dir} stopped (${describeError(err)}); this run's records start as if it were the first`);
-  }
-  try {
-    writeRunFile(dir, channels, typeof process === "object" ? process.pid : 0);
-  } catch (err) {
-    throw obcapError("E_JOURNAL_IO", `cannot write ${dir}/run.json (${describeError(err)}): check the journal directory's permissions and free space`, err);
-  }
-  return previous;
-}
-
-function feedOnControl(event: string, channel: string, frame: string): void {
-  switch (event) {
-    case "bts:request_reconnect":
-      // Acted on (and logged) by the feed supervisor: make-before-break.
-      return;
-    case "bts:error":
-      log.warn(`the exchange sent bts:error: ${frame.slice(0, 200)}`);
-      return;
-    case "bts:subscription_succeeded":
-    case "bts:unsubscription_succeeded":
-      log.debug(`${event} ${channel}`);
-      return;
-    default:
-      log.warn(`unexpected control frame ${event} on '${channel}': ${frame.slice(0, 200)}`);
-  }
-}
-
-function describeGap(gap: FeedGap): string {
-  const from = new Date(gap.startMicros / 1000).toISOString();
-  const to = new Date(gap.endMicros / 1000).toISOString();
-  return `GAP on ${gap.channel}: events between ${from} and ${to} (${((gap.endMicros - gap.startMicros) / 1000).toFixed(0)} ms) may be missing (${gap.reason}); recorded as a gap item`;
-}
-
-function describeLoss(info: LossInfo): string {
-  const from = new Date(info.firstLostRxMicros / 1000).toISOString();
-  const to = new Date(info.lastLostRxMicros / 1000).toISOString();
-  return info.phase === "ended"
-    ? `queue recovered: ${info.lostFrames} frames (${info.lostBytes} bytes) lost between ${from} and ${to}; recorded as an overflow gap of every channel`
-    : `QUEUE FULL: frames are being lost (${info.lostFrames} so far, since ${from}); the journal (or, with --no-journal, the writer) cannot keep up with the feed`;
 }

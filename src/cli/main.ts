@@ -5,20 +5,20 @@
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 import { EXIT, describeError, isObcapError } from "../base/errors.ts";
 import { log } from "../base/log.ts";
-import { captureCommand } from "./capture.ts";
-import { exportCommand } from "./export.ts";
-import { replayCommand } from "./replay.ts";
-import { tableCommand } from "./table.ts";
-import { statusCommand } from "./status.ts";
 import { VERSION } from "../base/version.ts";
 
 
+/**
+ * Each command's modules load only when it runs: `table`, `replay` and `export` bring the AWS SDK
+ * (about 20 MiB of memory), which a capture keeps out of its main thread (the upload runs in the
+ * pipeline Worker).
+ */
 const subCommands = {
-  capture: captureCommand,
-  table: tableCommand,
-  status: statusCommand,
-  replay: replayCommand,
-  export: exportCommand,
+  capture: () => import("./capture.ts").then((m) => m.captureCommand),
+  table: () => import("./table.ts").then((m) => m.tableCommand),
+  status: () => import("./status.ts").then((m) => m.statusCommand),
+  replay: () => import("./replay.ts").then((m) => m.replayCommand),
+  export: () => import("./export.ts").then((m) => m.exportCommand),
 } as const;
 
 const mainCommand = defineCommand({
@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   if (first !== undefined && first.startsWith("-") && !(args.length === 1 && isHelp(first))) args = ["capture", ...args];
   try {
     if (args.length === 0 || args.some(isHelp)) {
-      const [command, parent] = resolveCommand(args);
+      const [command, parent] = await resolveCommand(args);
       await showUsage(command, parent);
       return EXIT.ok;
     }
@@ -67,13 +67,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The command a `--help` refers to, walking sub-command names. */
-function resolveCommand(args: string[]): [CommandDef, CommandDef | undefined] {
+async function resolveCommand(args: string[]): Promise<[CommandDef, CommandDef | undefined]> {
   let command: CommandDef = mainCommand as CommandDef;
   let parent: CommandDef | undefined;
   for (const arg of args) {
     if (arg.startsWith("-")) break;
-    const subs = command.subCommands as Record<string, CommandDef> | undefined;
-    const next = subs?.[arg];
+    const subs = (typeof command.subCommands === "function" ? await command.subCommands() : await command.subCommands) as
+      | Record<string, CommandDef | (() => Promise<CommandDef>)>
+      | undefined;
+    const entry = subs?.[arg];
+    const next = typeof entry === "function" ? await entry() : entry;
     if (!next) break;
     parent = command;
     command = next;

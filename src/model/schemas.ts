@@ -116,7 +116,6 @@ export const EnvelopeSchema = v.looseObject({
   data: v.unknown(),
   ...EVENT_CHAIN_ENTRIES,
 });
-export type Envelope = v.InferOutput<typeof EnvelopeSchema>;
 
 /** A whole `live_orders_<pair>` frame. */
 export const OrderFrameSchema = v.looseObject({
@@ -125,7 +124,6 @@ export const OrderFrameSchema = v.looseObject({
   event: v.picklist(ORDER_EVENTS),
   ...EVENT_CHAIN_ENTRIES,
 });
-export type OrderFrame = v.InferOutput<typeof OrderFrameSchema>;
 
 /** A whole `live_trades_<pair>` frame. */
 export const TradeFrameSchema = v.looseObject({
@@ -134,4 +132,3 @@ export const TradeFrameSchema = v.looseObject({
   event: v.literal("trade"),
   ...EVENT_CHAIN_ENTRIES,
 });
-export type TradeFrame = v.InferOutput<typeof TradeFrameSchema>;

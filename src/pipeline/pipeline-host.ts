@@ -5,21 +5,27 @@
  * JavaScript heap and one copy of the modules for both stages. Web standards; the Worker entry
  * (src/cli/pipeline.worker.ts) only wires messages.
  */
-import { JournalStage } from "../journal/journal-stage.ts";
+import type { JournalStage } from "../journal/journal-stage.ts";
 import type { PipelineControl, PipelineInit, PipelineMessage } from "./pipeline-protocol.ts";
-import { UploadStage } from "./upload-stage.ts";
+import type { UploadStage } from "./upload-stage.ts";
 
-/** Starts the stages; returns the function that takes the main thread's control messages. */
-export function hostPipeline(init: PipelineInit, post: (message: PipelineMessage) => void, beforeDiskIo?: () => void): (control: PipelineControl) => void {
-  const upload = init.upload ? new UploadStage(init.upload, (message) => post({ stage: "upload", message })) : undefined;
+/**
+ * Starts the stages; resolves to the function that takes the main thread's control messages. Each
+ * stage's modules are loaded only when it runs: the AWS SDK costs about 20 MiB of a thread's memory
+ * (BENCHMARKS.md), which a capture without a table never pays.
+ */
+export async function hostPipeline(init: PipelineInit, post: (message: PipelineMessage) => void, beforeDiskIo?: () => void): Promise<(control: PipelineControl) => void> {
+  const upload: UploadStage | undefined = init.upload
+    ? new (await import("./upload-stage.ts")).UploadStage(init.upload, (message) => post({ stage: "upload", message }))
+    : undefined;
   let uploadStarted = false;
   const startUpload = () => {
     if (!upload || uploadStarted) return;
     uploadStarted = true;
     void upload.run();
   };
-  const journal = init.journal
-    ? new JournalStage(
+  const journal: JournalStage | undefined = init.journal
+    ? new (await import("../journal/journal-stage.ts")).JournalStage(
         init.journal,
         (message) => {
           post({ stage: "journal", message });

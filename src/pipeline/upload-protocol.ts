@@ -12,7 +12,7 @@ export interface UploaderTarget {
   table: string;
   endpoint?: string;
   region?: string;
-  /** From the table's metadata item; undefined when DynamoDB did not answer at start-up (read then). */
+  /** From the table's metadata item; undefined: the upload stage reads it (retrying while DynamoDB is down, with a journal). */
   shards: number | undefined;
   maxInFlight: number;
 }
@@ -59,6 +59,8 @@ export interface UploaderStats extends PipelineStats {
 }
 
 export type UploaderMessage =
+  /** The table answered at start-up: its shard count (the log says it once). */
+  | { type: "table"; table: string; shards: number }
   | { type: "ready"; resumeAt: JournalPosition | undefined; stats: UploaderStats; note?: string }
   | { type: "progress"; stats: UploaderStats }
   | { type: "rejected"; code: string; message: string; count: number }

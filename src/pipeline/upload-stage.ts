@@ -13,7 +13,7 @@
 import { describeError, isObcapError, obcapError } from "../base/errors.ts";
 import { backoffDelayMs } from "../base/backoff.ts";
 import type { JournalPosition } from "../journal/checkpoint.ts";
-import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
+import { BatchWriter, type BatchWriterOptions } from "../store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
@@ -36,6 +36,17 @@ const STALL_WARN_MS = 30_000;
 const NO_ITEMS: readonly never[] = [];
 const LENIENT_UTF8 = new TextDecoder();
 
+/**
+ * What the stage writes to, for tests: each one left out is DynamoDB through the AWS SDK (one client
+ * for both, built on first use from the target's endpoint and region).
+ */
+export interface UploadStageDeps {
+  /** The table check (openCaptureTable): its shard count; throws ObcapError (E_DDB_UNREACHABLE while DynamoDB does not answer). */
+  openTable?: (table: string) => Promise<{ shards: number }>;
+  /** The batch writer (a BatchWriter on the client); must keep BatchWriter's contract. */
+  createBatchWriter?: (options: Omit<BatchWriterOptions, "client">) => BatchWriter;
+}
+
 /** One run of the upload stage; `control()` takes the main thread's finish/abort. */
 export class UploadStage {
   private readonly stats: UploaderStats = {
@@ -52,7 +63,7 @@ export class UploadStage {
   private lastRetry = "";
   private readonly every = { ackChange: Date.now(), stallWarn: 0, lastAck: undefined as unknown };
 
-  constructor(private readonly init: UploaderInit, private readonly post: (message: UploaderMessage) => void) {
+  constructor(private readonly init: UploaderInit, private readonly post: (message: UploaderMessage) => void, private readonly deps: UploadStageDeps = {}) {
     this.counter = new IngestCounter(this.stats, {
       rejected: (code, message, count) => post({ type: "rejected", code, message, count }),
       unknownKind: (kind, sample) => post({ type: "unknown-kind", kind, sample }),
@@ -74,7 +85,10 @@ export class UploadStage {
 
   async run(): Promise<void> {
     const { target, source: from } = this.init;
-    const client = createDynamoClient({ endpoint: target.endpoint, region: target.region });
+    let client: ReturnType<typeof createDynamoClient> | undefined;
+    const dynamo = () => (client ??= createDynamoClient({ endpoint: target.endpoint, region: target.region }));
+    const openTable = this.deps.openTable ?? ((table: string) => openCaptureTable({ client: dynamo(), table }));
+    const createBatchWriter = this.deps.createBatchWriter ?? ((options: Omit<BatchWriterOptions, "client">) => new BatchWriter({ ...options, client: dynamo() }));
     try {
       let opening: { resumeAt: JournalPosition | undefined; note: string | undefined } = { resumeAt: undefined, note: undefined };
       if (from.kind === "journal") {
@@ -84,13 +98,24 @@ export class UploadStage {
       } else {
         this.source = new RingSource(from.ring, from.channels);
       }
-      // Ready before the table check: when DynamoDB is down at start-up the capture must go on.
+      // The table is checked before ready: a missing table, bad credentials or (without a journal)
+      // an unreachable DynamoDB stop the capture before it subscribes. With a journal, a DynamoDB that
+      // does not answer yet does not: frames are kept on disk and uploaded once it answers.
+      let shards = target.shards;
+      if (shards === undefined) {
+        try {
+          shards = (await openTable(target.table)).shards;
+          this.post({ type: "table", table: target.table, shards });
+        } catch (err) {
+          if (from.kind !== "journal" || !isObcapError(err) || err.code !== "E_DDB_UNREACHABLE") throw err;
+          this.post({ type: "note", message: `${err.message}; capturing into the journal ${from.journal.dir} meanwhile, the upload starts when DynamoDB answers` });
+        }
+      }
       this.post({ type: "ready", resumeAt: opening.resumeAt, stats: this.snapshot(), ...(opening.note ? { note: opening.note } : {}) });
-      const shards = target.shards ?? (await this.openTableWhenReachable(client));
+      shards ??= await this.openTableWhenReachable(openTable);
       if (this.aborted) return;
       const source = this.source;
-      this.writer = new BatchWriter({
-        client,
+      this.writer = createBatchWriter({
         table: target.table,
         maxInFlight: target.maxInFlight,
         onRetry: (info) => {
@@ -130,7 +155,8 @@ export class UploadStage {
     const take = (entry: SourceEntry, position: JournalPosition | number) => this.take(entry, position, source, uploader, stored);
     let lastYieldMs = performance.now();
     while (!this.aborted) {
-      const taken = source.read(RECORDS_PER_STEP, this.finishing, take);
+      const final = this.finishing;
+      const taken = source.read(RECORDS_PER_STEP, final, take);
       await uploader.pump();
       if (taken > 0) {
         const now = performance.now();
@@ -142,6 +168,8 @@ export class UploadStage {
       }
       if (source.isDone()) return;
       await uploader.lingerFlush(Date.now(), this.init.lingerMs);
+      // A finish that came while this loop was busy: read once more as final before sleeping.
+      if (this.finishing !== final) continue;
       // Sleep until the source has more, a control message, the open batch's linger deadline or the next report.
       const more = source.waitForData();
       if (more === undefined) continue; // more arrived meanwhile
@@ -205,11 +233,11 @@ export class UploadStage {
   }
 
   /** Start-up without DynamoDB: reads the table's shard count, retrying while it does not answer. */
-  private async openTableWhenReachable(client: ReturnType<typeof createDynamoClient>): Promise<number> {
+  private async openTableWhenReachable(openTable: (table: string) => Promise<{ shards: number }>): Promise<number> {
     const table = this.init.target.table;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await openCaptureTable({ client, table })).shards;
+        return (await openTable(table)).shards;
       } catch (err) {
         if (!isObcapError(err) || err.code !== "E_DDB_UNREACHABLE") throw err;
         const delayMs = backoffDelayMs(attempt, { baseMs: 500, maxMs: 5_000 });

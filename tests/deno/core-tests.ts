@@ -10,8 +10,9 @@
  *   relies on; Bun and Node read them. A core portability gap, reported, not hidden in the shim.
  * - tests/unit/journal/checkpoint.test.ts: uses spyOn on node:fs, which the shim does not provide.
  * - tests that import src/runtime/bun/ or src/cli/, or serve HTTP/WebSocket with Bun.serve or
- *   Bun.spawn a fake exchange: capture/operations, journal/lock, exchange/bitstamp/feed-supervisor,
- *   exchange/bitstamp/pairs (its local REST server), cli/*, support/fake-exchange*.
+ *   Bun.spawn a fake exchange: capture/lock-and-metrics, capture/session (its local REST server),
+ *   journal/lock, exchange/bitstamp/feed-supervisor, exchange/bitstamp/pairs (its local REST server),
+ *   cli/*, support/fake-exchange*.
  * - tests of the test helpers themselves (tests/unit/support/) and of the docs: not core.
  */
 export const CORE_TESTS: readonly string[] = [
@@ -41,6 +42,7 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/pipeline/chain-tracker.test.ts",
   "tests/unit/pipeline/pipeline-stats.test.ts",
   "tests/unit/pipeline/stored-item.test.ts",
+  "tests/unit/pipeline/upload-stage.test.ts",
   "tests/unit/pipeline/uploader.test.ts",
   // store
   "tests/unit/store/dynamodb/aws-errors.test.ts",

@@ -1,5 +1,5 @@
 /**
- * Operations: the metrics endpoint and `obcap status` against a real capture, and the journal lock
+ * LockAndMetrics: the metrics endpoint and `obcap status` against a real capture, and the journal lock
  * (fault test 9: a second instance on the same journal exits 0 at once, touching nothing). The
  * compiled binary against the local exchange and DynamoDB Local.
  */

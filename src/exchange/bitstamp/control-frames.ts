@@ -51,7 +51,6 @@ export const CONTROL_EVENTS = [
   "bts:heartbeat",
   "bts:request_reconnect",
 ] as const;
-export type ControlEventName = (typeof CONTROL_EVENTS)[number];
 
 /** Any known control frame, discriminated by `event`. */
 export const ControlMessageSchema = v.variant("event", [

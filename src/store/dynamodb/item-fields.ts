@@ -13,9 +13,6 @@
  */
 import type { Stream } from "../../model/channels.ts";
 
-/** Version of the attribute layout below; the table metadata item records it. */
-export const ITEM_FORMAT_VERSION = 1;
-
 /**
  * How a known wire field is stored: `number` = JSON number (N, or S holding its exact JSON text);
  * `decimal` = decimal string (N + scale, or S verbatim); `string` = S; `boolean` = BOOL.

@@ -84,11 +84,6 @@ function isDigits(text: string): boolean {
   return true;
 }
 
-/** UTC hour bucket of a time in microseconds (a number, e.g. a query bound). */
-export function hourBucketOfMicros(micros: number): string {
-  return hourBucketOfIndex(Math.floor(micros / MICROS_PER_HOUR));
-}
-
 /** Every hour bucket from the one holding `fromMicros` to the one holding `toMicros`, inclusive. */
 export function hourBucketsBetween(fromMicros: number, toMicros: number): string[] {
   const out: string[] = [];

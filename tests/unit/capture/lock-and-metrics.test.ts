@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isLoopback, startOperations } from "../../../src/capture/operations.ts";
+import { isLoopback, startLockAndMetrics } from "../../../src/capture/lock-and-metrics.ts";
 import type { ListenHttp, ListenHttpOptions } from "../../../src/runtime/ports.ts";
 import { acquireJournalLock, LOCK_FILE_NAME, parseHolder } from "../../../src/journal/lock.ts";
 import { bunFileLock as fileLock } from "../../../src/runtime/bun/file-lock.ts";
@@ -37,10 +37,10 @@ function fakeListen() {
   return { listenHttp, served, closed: () => closed };
 }
 
-describe("startOperations", () => {
+describe("startLockAndMetrics", () => {
   test("without a journal directory there is no lock, and without metrics no listener", async () => {
     const listen = fakeListen();
-    const ops = startOperations({}, { clock, listenHttp: listen.listenHttp });
+    const ops = startLockAndMetrics({}, { clock, listenHttp: listen.listenHttp });
     expect(ops.kind).toBe("running");
     expect(listen.served).toEqual([]);
     if (ops.kind === "running") await ops.stop();
@@ -48,7 +48,7 @@ describe("startOperations", () => {
 
   test("holds the journal lock until stop()", async () => {
     const dir = testTempDir("ops");
-    const ops = startOperations({ journalDir: dir }, { clock, fileLock });
+    const ops = startLockAndMetrics({ journalDir: dir }, { clock, fileLock });
     expect(lockRecord(dir)).toMatchObject({ pid: process.pid });
     expect(lockIsFree(dir)).toBe(false);
     if (ops.kind === "running") await ops.stop();
@@ -60,7 +60,7 @@ describe("startOperations", () => {
     const dir = testTempDir("ops");
     let error: unknown;
     try {
-      startOperations({ journalDir: dir }, { clock });
+      startLockAndMetrics({ journalDir: dir }, { clock });
     } catch (err) {
       error = err;
     }
@@ -77,7 +77,7 @@ describe("startOperations", () => {
       const holder = acquireJournalLock(dir, fileLock, { pid: child.pid!, releaseOnExit: false });
       expect(holder.kind).toBe("acquired");
       const listen = fakeListen();
-      const ops = startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, fileLock, listenHttp: listen.listenHttp });
+      const ops = startLockAndMetrics({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, fileLock, listenHttp: listen.listenHttp });
       expect(ops.kind).toBe("lock-held");
       if (ops.kind === "lock-held") {
         expect(ops.dir).toBe(dir);
@@ -98,7 +98,7 @@ describe("startOperations", () => {
     };
     let error: unknown;
     try {
-      startOperations({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, fileLock, listenHttp });
+      startLockAndMetrics({ journalDir: dir, metrics: { host: "127.0.0.1", port: 9464 } }, { clock, fileLock, listenHttp });
     } catch (err) {
       error = err;
     }
@@ -111,7 +111,7 @@ describe("startOperations", () => {
 
   test("serves the probe's snapshot: base figures at first, the session's once attached", async () => {
     const listen = fakeListen();
-    const ops = startOperations({ metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp: listen.listenHttp });
+    const ops = startLockAndMetrics({ metrics: { host: "127.0.0.1", port: 9464 } }, { clock, listenHttp: listen.listenHttp });
     if (ops.kind !== "running") throw new Error("expected running");
     expect(ops.metricsUrl).toBe("http://127.0.0.1:9464/metrics");
     const scrape = async () => parsePrometheusText(await (await listen.served[0]!.fetch(new Request("http://127.0.0.1:9464/metrics"))).text());

@@ -25,13 +25,13 @@ export interface MetricsOptions {
   port: number;
 }
 
-export interface OperationsOptions {
+export interface LockAndMetricsOptions {
   /** The journal directory: locked for the whole capture. Undefined = no directory, no lock. */
   journalDir?: string;
   metrics?: MetricsOptions;
 }
 
-export interface OperationsRuntime {
+export interface LockAndMetricsRuntime {
   clock: MicrosClock;
   /** The kernel's file lock (flock); needed when `journalDir` is set. */
   fileLock?: FileLock;
@@ -48,7 +48,7 @@ export interface CaptureProbe {
   snapshot(): CaptureSnapshot;
 }
 
-export type Operations =
+export type LockAndMetrics =
   | { kind: "running"; probe: CaptureProbe; metricsUrl?: string; stop(): Promise<void> }
   /** Another live capture holds the journal directory: nothing was started or written. */
   | { kind: "lock-held"; dir: string; heldBy: LockHolder };
@@ -57,7 +57,7 @@ export type Operations =
  * Takes the lock, then starts the metrics endpoint. Throws E_LOCK_FAILED / E_METRICS_LISTEN (after
  * releasing what it took). `stop()` closes the endpoint and releases the lock.
  */
-export function startOperations(options: OperationsOptions, runtime: OperationsRuntime): Operations {
+export function startLockAndMetrics(options: LockAndMetricsOptions, runtime: LockAndMetricsRuntime): LockAndMetrics {
   const startMicros = runtime.clock();
   let lockRelease = (): void => {};
   if (options.journalDir !== undefined) {
