@@ -479,7 +479,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
       const small = rss.journalSmallRing.endMiB;
       out.push(
         "Where it goes (VmRSS at the end of each window, split by the kernel into anonymous pages: JavaScript heaps, malloc, " +
-          "buffers; file pages: the binary's code as it is touched; shared pages: the ring, a SharedArrayBuffer). " +
+          "buffers, and the ring: a SharedArrayBuffer is private anonymous memory here; file pages: the binary's code as it is touched; shared pages: shmem). " +
           "Each row is the difference between two runs of this one `make bench`:",
         "",
       );
