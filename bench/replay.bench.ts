@@ -13,8 +13,18 @@
  *    the file 10x smaller shows that memory does not grow with the input.
  * 3. `dist/obcap replay SMALL --table T` into DynamoDB Local (DB_LINES lines): lines/s and peak RSS.
  * 4. `dist/obcap export` of those items to a file: items/s.
+ * 5. Requests in flight, adaptive (the default: from 8 up to --in-flight-max 64) against pinned
+ *    `--in-flight 8` ("fixed 8"), replaying ADAPT_LINES lines (a fresh table and checkpoint each run,
+ *    ADAPT_REPEATS runs each, alternating, median; `--verbose` for the `write concurrency A -> B`
+ *    lines, whose highest B is reported):
+ *    - direct into DynamoDB Local, against the raw BatchWriteItem ceiling of the same items (what the
+ *      replay stores, mapped in this process, written by BatchWriter alone, 8 in flight), measured right
+ *      before the first and right after the last run; the higher is kept; target >= 0.95 of it;
+ *    - through tests/support/fault-proxy.ts with `latencyMs: PROXY_LATENCY_MS` on every BatchWriteItem
+ *      (no faults): closer to AWS, several ms away, than DynamoDB Local is.
+ *    lines/s = the exact rate of replay's summary line.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -32,6 +42,10 @@ import { mapRecordedLine } from "../src/replay/line-mapper.ts";
 import { LineSplitter } from "../src/replay/line-splitter.ts";
 import { openInput } from "../src/replay/input-stream.ts";
 import { resolveInputs } from "../src/replay/inputs.ts";
+import { BatchWriter } from "../src/store/dynamodb/batch-writer.ts";
+import type { Item } from "../src/store/dynamodb/item.ts";
+import { startFaultProxy } from "../tests/support/fault-proxy.ts";
+import type { BenchDynamoDb } from "./harness.ts";
 
 const BIG_LINES = 2_000_000;
 const DB_LINES = 200_000;
@@ -39,6 +53,16 @@ const STAGE_LINES = 200_000;
 const SAMPLE_MS = 100;
 const MIB = 1024 * 1024;
 const START_RX_MICROS = 1_788_551_771_000_000;
+const ADAPT_LINES = 60_000;
+const ADAPT_REPEATS = 3;
+/** Pinned runs' `--in-flight`, the raw writer's in flight, and the adaptive start. */
+const FIXED_IN_FLIGHT = 8;
+/** obcap's default `--in-flight-max`. */
+const ADAPTIVE_MAX_IN_FLIGHT = 64;
+/** Added by the fault proxy to every BatchWriteItem. */
+const PROXY_LATENCY_MS = 8;
+/** Share of the raw ceiling the issue asks of the adaptive replay. */
+const TARGET_SHARE_OF_CEILING = 0.95;
 
 const dir = mkdtempSync(join(tmpdir(), "obcap-bench-replay-"));
 
@@ -146,7 +170,157 @@ function linesPerSec(summary: string): number {
   return Math.round(Number(m[1]) / Number(m[2]));
 }
 
+/** The exact `R lines/s` at the end of replay's summary line. */
+function exactLinesPerSec(summary: string): number {
+  const m = /lines (\d+),.*, (\d+) lines\/s/.exec(summary);
+  if (!m) throw new Error(`no summary: ${summary}`);
+  return Number(m[2]);
+}
+
+type InFlightMode = "adaptive" | "fixed8";
+
+interface AdaptRun {
+  linesPerSec: number;
+  /** Highest and final limit from the `write concurrency A -> B` lines (pinned: FIXED_IN_FLIGHT). */
+  concurrencyHighest: number;
+  concurrencyFinal: number;
+  concurrencyChanges: number;
+}
+
+/** One `dist/obcap replay` of `path` into a fresh table, at `endpoint` (DynamoDB Local or the proxy). */
+async function adaptRun(ddb: BenchDynamoDb, path: string, endpoint: string, mode: InFlightMode, n: number): Promise<AdaptRun> {
+  const { table } = await createBenchTable(ddb.client, "bench-replay-inflight");
+  try {
+    const proc = new WatchedProcess(BINARY, [
+      "replay", path, "--table", table, "--endpoint", endpoint, "--checkpoint", join(dir, `cp-inflight-${n}`), "--progress-s", "3600", "--verbose",
+      ...(mode === "fixed8" ? ["--in-flight", String(FIXED_IN_FLIGHT)] : []),
+    ]);
+    const code = await proc.exited;
+    const summary = proc.stderrLines.map((l) => l.text).find((t) => /summary:/.test(t)) ?? proc.log();
+    if (code !== 0) throw new Error(`replay (${mode}) into ${endpoint} failed (${code}): ${summary}`);
+    const changes = proc.stderrLines.map((l) => /write concurrency (\d+) -> (\d+)/.exec(l.text)).filter((m) => m !== null).map((m) => Number(m[2]));
+    if (mode === "fixed8" && changes.length > 0) throw new Error(`--in-flight ${FIXED_IN_FLIGHT} changed its limit ${changes.length} times`);
+    return {
+      linesPerSec: exactLinesPerSec(summary),
+      concurrencyHighest: Math.max(FIXED_IN_FLIGHT, ...changes),
+      concurrencyFinal: changes.at(-1) ?? FIXED_IN_FLIGHT,
+      concurrencyChanges: changes.length,
+    };
+  } finally {
+    await dropBenchTable(ddb.client, table);
+  }
+}
+
+/** What the replay of `path` stores (mapped as replay maps it), in batches of 25. */
+function replayItems(path: string, shards: number): Item[][] {
+  const stored = new StoredItems(shards);
+  const items: Item[] = [];
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (line === "") continue;
+    const outcome = mapRecordedLine(line, stored);
+    if (outcome.kind === "event") items.push(...outcome.chainGaps, outcome.item);
+    else if (outcome.kind === "gap") items.push(...outcome.items);
+  }
+  const batches: Item[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  return batches;
+}
+
+/** The raw BatchWriteItem ceiling: `batches` written by BatchWriter alone into a fresh table, items/s. */
+async function rawCeiling(ddb: BenchDynamoDb, batches: readonly Item[][]): Promise<number> {
+  const { table } = await createBenchTable(ddb.client, "bench-replay-raw");
+  try {
+    collectGarbage();
+    const writer = new BatchWriter({ client: ddb.client, table, maxInFlight: FIXED_IN_FLIGHT });
+    const items = batches.reduce((s, b) => s + b.length, 0);
+    const t0 = performance.now();
+    for (const batch of batches) await writer.submit(batch);
+    await writer.flush();
+    const seconds = (performance.now() - t0) / 1000;
+    if (writer.stats().written !== items) throw new Error(`raw writer wrote ${writer.stats().written} of ${items} items`);
+    return items / seconds;
+  } finally {
+    await dropBenchTable(ddb.client, table);
+  }
+}
+
+/** Part 5: adaptive vs fixed 8, direct (against the raw ceiling) and through the latency proxy. */
+async function inFlightFigures(ddb: BenchDynamoDb, path: string): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const { shards } = await createBenchTable(ddb.client, "bench-replay-shards").then(async (t) => {
+    await dropBenchTable(ddb.client, t.table);
+    return t;
+  });
+  const batches = replayItems(path, shards);
+  const items = batches.reduce((s, b) => s + b.length, 0);
+  const proxy = startFaultProxy({ target: ddb.endpoint, latencyMs: PROXY_LATENCY_MS });
+  const runsOf = { direct: { adaptive: [] as AdaptRun[], fixed8: [] as AdaptRun[] }, proxied: { adaptive: [] as AdaptRun[], fixed8: [] as AdaptRun[] } };
+  let n = 0;
+  try {
+    const before = await rawCeiling(ddb, batches);
+    console.log(`raw BatchWriter ceiling (before): ${items} items at ${Math.round(before).toLocaleString("en")} items/s`);
+    const order = [
+      ["direct", "adaptive"], ["direct", "fixed8"], ["proxied", "fixed8"], ["proxied", "adaptive"],
+    ] as const;
+    for (let r = 0; r < ADAPT_REPEATS; r++) {
+      for (const [where, mode] of r % 2 === 0 ? order : [...order].reverse()) {
+        const run = await adaptRun(ddb, path, where === "direct" ? ddb.endpoint : proxy.url, mode, n++);
+        runsOf[where][mode].push(run);
+        console.log(
+          `replay of ${ADAPT_LINES} lines, ${where === "direct" ? "direct" : `through the proxy (+${PROXY_LATENCY_MS} ms)`}, ${mode === "fixed8" ? `--in-flight ${FIXED_IN_FLIGHT}` : "adaptive"}: ` +
+            `${run.linesPerSec.toLocaleString("en")} lines/s; concurrency highest ${run.concurrencyHighest}, final ${run.concurrencyFinal} (${run.concurrencyChanges} changes)`,
+        );
+      }
+    }
+    const after = await rawCeiling(ddb, batches);
+    console.log(`raw BatchWriter ceiling (after): ${Math.round(after).toLocaleString("en")} items/s`);
+    const ceiling = Math.max(before, after);
+    const summarize = (runs: AdaptRun[]) => ({
+      linesPerSec: Math.round(median(runs.map((x) => x.linesPerSec))),
+      runsLinesPerSec: runs.map((x) => x.linesPerSec),
+      concurrencyHighest: Math.max(...runs.map((x) => x.concurrencyHighest)),
+      runsConcurrencyHighest: runs.map((x) => x.concurrencyHighest),
+      runsConcurrencyFinal: runs.map((x) => x.concurrencyFinal),
+    });
+    const direct = { adaptive: summarize(runsOf.direct.adaptive), fixed8: summarize(runsOf.direct.fixed8) };
+    const proxied = { adaptive: summarize(runsOf.proxied.adaptive), fixed8: summarize(runsOf.proxied.fixed8) };
+    // Lines per item of this input (every line one event item; chained gaps would add items).
+    const itemsPerLine = items / ADAPT_LINES;
+    const figures = {
+      lines: ADAPT_LINES,
+      items,
+      repeats: ADAPT_REPEATS,
+      fixedInFlight: FIXED_IN_FLIGHT,
+      adaptiveMaxInFlight: ADAPTIVE_MAX_IN_FLIGHT,
+      proxyLatencyMs: PROXY_LATENCY_MS,
+      targetShareOfCeiling: TARGET_SHARE_OF_CEILING,
+      rawCeilingBeforeItemsPerSec: Math.round(before),
+      rawCeilingAfterItemsPerSec: Math.round(after),
+      rawCeilingItemsPerSec: Math.round(ceiling),
+      direct,
+      proxied,
+      /** Items stored per s over the ceiling (lines/s x items per line). */
+      directAdaptiveOverCeiling: round((direct.adaptive.linesPerSec * itemsPerLine) / ceiling, 3),
+      directFixed8OverCeiling: round((direct.fixed8.linesPerSec * itemsPerLine) / ceiling, 3),
+      directAdaptiveOverFixed8: round(direct.adaptive.linesPerSec / direct.fixed8.linesPerSec, 3),
+      proxiedAdaptiveOverFixed8: round(proxied.adaptive.linesPerSec / proxied.fixed8.linesPerSec, 3),
+      proxiedAdaptiveOverDirectAdaptive: round(proxied.adaptive.linesPerSec / direct.adaptive.linesPerSec, 3),
+      seconds: round((performance.now() - t0) / 1000, 1),
+    };
+    console.log(
+      `in flight, ${ADAPT_LINES} lines (median of ${ADAPT_REPEATS}): direct adaptive ${direct.adaptive.linesPerSec.toLocaleString("en")} vs fixed ${FIXED_IN_FLIGHT} ${direct.fixed8.linesPerSec.toLocaleString("en")} lines/s ` +
+        `= ${figures.directAdaptiveOverCeiling} / ${figures.directFixed8OverCeiling} of the raw ceiling ${figures.rawCeilingItemsPerSec.toLocaleString("en")} items/s (target >= ${TARGET_SHARE_OF_CEILING}); ` +
+        `through the proxy (+${PROXY_LATENCY_MS} ms) adaptive ${proxied.adaptive.linesPerSec.toLocaleString("en")} vs fixed ${FIXED_IN_FLIGHT} ${proxied.fixed8.linesPerSec.toLocaleString("en")} lines/s ` +
+        `(x${figures.proxiedAdaptiveOverFixed8}); highest concurrency ${direct.adaptive.concurrencyHighest} direct, ${proxied.adaptive.concurrencyHighest} through the proxy; ${figures.seconds} s`,
+    );
+    return figures;
+  } finally {
+    await proxy.stop();
+  }
+}
+
 const big = writeJournal("big.ndjson", BIG_LINES);
+const inFlightInput = writeJournal("inflight.ndjson", ADAPT_LINES);
 span.firstMicros = Infinity;
 span.lastMicros = 0;
 const small = writeJournal("small.ndjson", DB_LINES);
@@ -164,6 +338,7 @@ console.log(`dry run of ${DB_LINES} lines: peak RSS ${drySmall.peakRssMiB} MiB`)
 
 const ddb = await benchDynamoDb();
 let dbFigures: Record<string, number>;
+let inFlight: Record<string, unknown>;
 try {
   const { table } = await createBenchTable(ddb.client, "bench-replay");
   const toTable = await runCli(["replay", small, "--table", table, "--endpoint", ddb.endpoint, "--checkpoint", join(dir, "cp"), "--progress-s", "3600"]);
@@ -188,6 +363,7 @@ try {
     exportItemsPerSec: exportRate,
     exportPeakRssMiB: exported.peakRssMiB,
   };
+  inFlight = await inFlightFigures(ddb, inFlightInput);
 } finally {
   await ddb.close();
   rmSync(dir, { recursive: true, force: true });
@@ -203,5 +379,6 @@ printResult({
   dryRunSmallPeakRssMiB: drySmall.peakRssMiB,
   dryRunTargetLinesPerSec: 300_000,
   ...dbFigures,
+  inFlight,
   stages: stageFigures,
 });

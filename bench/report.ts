@@ -82,6 +82,13 @@ interface PipelineVariant {
   uploadBacklogMiB: number;
   lostFrames: number;
   inFlightMedian: number;
+  /** Median of the limit in effect at the progress lines (adaptive; absent in figures from before it). */
+  limitMedian?: number;
+  /** Highest limit reached by any run, and per run: highest, final, number of changes (`write concurrency A -> B`). */
+  concurrencyHighest?: number;
+  runsConcurrencyHighest?: number[];
+  runsConcurrencyFinal?: number[];
+  runsConcurrencyChanges?: number[];
   obcapCores: number;
   dynamoDbCores: number;
   summary: string;
@@ -107,6 +114,52 @@ interface PipelineFigures {
   directEndToEndOverRaw: number;
   directSteadyOverRaw: number;
   directSteadyOverRawInWorker: number;
+  /** `journal` and `direct` adapt their requests in flight (the default, up to this); `journalFixed8` is pinned at maxInFlight. */
+  adaptiveMaxInFlight?: number;
+  journalFixed8?: PipelineVariant;
+  /** The raw ceiling measured right before the first and right after the last capture; the higher is kept. */
+  rawCeilingBeforeItemsPerSec?: number;
+  rawCeilingAfterItemsPerSec?: number;
+  rawCeilingItemsPerSec?: number;
+  targetShareOfCeiling?: number;
+  journalEndToEndOverCeiling?: number;
+  journalSteadyOverCeiling?: number;
+  journalFixed8EndToEndOverCeiling?: number;
+  journalFixed8SteadyOverCeiling?: number;
+  directEndToEndOverCeiling?: number;
+  directSteadyOverCeiling?: number;
+  journalAdaptiveOverFixed8EndToEnd?: number;
+}
+interface ReplayInFlightMode {
+  linesPerSec: number;
+  runsLinesPerSec: number[];
+  concurrencyHighest: number;
+  runsConcurrencyHighest: number[];
+  runsConcurrencyFinal: number[];
+}
+/** bench/replay.bench.ts, part 5: requests in flight, adaptive vs `--in-flight 8`. */
+interface ReplayInFlightFigures {
+  lines: number;
+  items: number;
+  repeats: number;
+  fixedInFlight: number;
+  adaptiveMaxInFlight: number;
+  proxyLatencyMs: number;
+  targetShareOfCeiling: number;
+  rawCeilingBeforeItemsPerSec: number;
+  rawCeilingAfterItemsPerSec: number;
+  rawCeilingItemsPerSec: number;
+  direct: { adaptive: ReplayInFlightMode; fixed8: ReplayInFlightMode };
+  proxied: { adaptive: ReplayInFlightMode; fixed8: ReplayInFlightMode };
+  directAdaptiveOverCeiling: number;
+  directFixed8OverCeiling: number;
+  directAdaptiveOverFixed8: number;
+  proxiedAdaptiveOverFixed8: number;
+  proxiedAdaptiveOverDirectAdaptive: number;
+  seconds: number;
+}
+interface ReplayFigures {
+  inFlight?: ReplayInFlightFigures;
 }
 interface RssMode {
   peakMiB: number;
@@ -161,6 +214,8 @@ const TARGET_RSS_MIB = 96;
 const TARGET_RSS_RATE = 5_000;
 /** "DynamoDB Local is the only bottleneck": the pipeline reaches this share of the raw write ceiling. */
 const BOTTLENECK_SHARE = 0.9;
+/** Adaptive requests in flight: capture and replay store at least this share of the raw ceiling (the benches also print it). */
+const TARGET_SHARE_OF_CEILING = 0.95;
 
 type Row = [figure: string, value: string, target: string, verdict: string];
 
@@ -197,9 +252,11 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   const rss = figuresOf<RssFigures>(outcomes, "rss");
   const startup = figuresOf<StartupFigures>(outcomes, "startup");
   const decode = figuresOf<DecodeFigures>(outcomes, "decode");
+  const replayInFlight = figuresOf<ReplayFigures>(outcomes, "replay")?.inFlight;
   /** Both measures of a variant must reach the share, with every slot busy and nothing lost. */
   const bottleneck = (v: PipelineVariant, endToEndOverRaw: number, steadyOverRaw: number) =>
-    Math.min(endToEndOverRaw, steadyOverRaw) >= BOTTLENECK_SHARE && v.lostFrames === 0 && pipeline !== undefined && v.inFlightMedian === pipeline.maxInFlight;
+    Math.min(endToEndOverRaw, steadyOverRaw) >= BOTTLENECK_SHARE && v.lostFrames === 0 && pipeline !== undefined && slotsFull(v, pipeline);
+  const ceilingTarget = (share: number | undefined, target: number | undefined) => share !== undefined && share >= (target ?? TARGET_SHARE_OF_CEILING);
 
   const out: string[] = [];
   out.push(
@@ -283,11 +340,40 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
     for (const [label, v, e2e, steady] of variants) {
       targetRows.push([
         `DynamoDB Local is the only bottleneck in (b), ${label}: pipeline / raw BatchWriteItem ceiling`,
-        `${fixed(e2e, 2)} end to end, ${fixed(steady, 2)} steady; in flight ${v.inFlightMedian} of ${pipeline.maxInFlight}; lost ${v.lostFrames}`,
+        `${fixed(e2e, 2)} end to end, ${fixed(steady, 2)} steady; in flight ${inFlightOf(v, pipeline)}; lost ${v.lostFrames}`,
         `>= ${BOTTLENECK_SHARE}, all in flight, 0 lost`,
         verdict(bottleneck(v, e2e, steady)),
       ]);
     }
+    if (pipeline.rawCeilingItemsPerSec !== undefined && pipeline.journalFixed8) {
+      const target = pipeline.targetShareOfCeiling ?? TARGET_SHARE_OF_CEILING;
+      targetRows.push([
+        "Capture stored/s / raw ceiling (higher of before and after the captures), default capture (journal), adaptive in flight",
+        `${fixed(pipeline.journalEndToEndOverCeiling ?? NaN, 2)} end to end (${int(pipeline.journal.endToEndPerSec)} events/s vs ${int(pipeline.rawCeilingItemsPerSec)} items/s), ` +
+          `${fixed(pipeline.journalSteadyOverCeiling ?? NaN, 2)} steady; fixed ${pipeline.maxInFlight}: ${fixed(pipeline.journalFixed8EndToEndOverCeiling ?? NaN, 2)} end to end; ` +
+          `highest concurrency ${pipeline.journal.concurrencyHighest ?? "n/a"}`,
+        `>= ${target} (adaptive, end to end)`,
+        verdict(ceilingTarget(pipeline.journalEndToEndOverCeiling, target)),
+      ]);
+    }
+  }
+  if (replayInFlight) {
+    const r = replayInFlight;
+    targetRows.push(
+      [
+        "Replay stored/s / raw ceiling (higher of before and after the replays), into DynamoDB Local, adaptive in flight",
+        `${fixed(r.directAdaptiveOverCeiling, 2)} (${int(r.direct.adaptive.linesPerSec)} lines/s vs ${int(r.rawCeilingItemsPerSec)} items/s); fixed ${r.fixedInFlight}: ${fixed(r.directFixed8OverCeiling, 2)}; ` +
+          `highest concurrency ${r.direct.adaptive.concurrencyHighest}`,
+        `>= ${r.targetShareOfCeiling}`,
+        verdict(ceilingTarget(r.directAdaptiveOverCeiling, r.targetShareOfCeiling)),
+      ],
+      [
+        `Replay lines/s through a proxy adding ${r.proxyLatencyMs} ms to every BatchWriteItem: adaptive / fixed ${r.fixedInFlight}`,
+        `${int(r.proxied.adaptive.linesPerSec)} / ${int(r.proxied.fixed8.linesPerSec)} lines/s (${fixed(r.proxiedAdaptiveOverFixed8, 2)}x); highest concurrency ${r.proxied.adaptive.concurrencyHighest}`,
+        NONE,
+        NONE,
+      ],
+    );
   }
   out.push(targetRows.length ? table(targetRows) : "No target figure was measured (see the failures below).", "");
 
@@ -303,6 +389,24 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
       `| pipeline (b) with journal / without, end to end | ${fixed(j.endToEndPerSec / d.endToEndPerSec, 2)} | ${int(j.endToEndPerSec)} vs ${int(d.endToEndPerSec)} events/s: the journal's way against the direct one at max rate |`,
       `| raw BatchWriteItem from a Worker / from the main thread | ${fixed(pipeline.rawInWorkerOverRaw, 2)} | ${int(pipeline.rawInWorkerItemsPerSec)} vs ${int(pipeline.rawItemsPerSec)} items/s (obcap writes from a Worker) |`,
       `| pipeline (b), --no-journal, steady / raw from a Worker | ${fixed(pipeline.directSteadyOverRawInWorker, 2)} | ${int(d.steadyPerSec)} vs ${int(pipeline.rawInWorkerItemsPerSec)} items/s: what decoding and batching add |`,
+    );
+    const f8 = pipeline.journalFixed8;
+    if (f8 && pipeline.rawCeilingItemsPerSec !== undefined) {
+      const ceiling = `${int(pipeline.rawCeilingItemsPerSec)} items/s, the higher of the raw runs before (${int(pipeline.rawCeilingBeforeItemsPerSec ?? NaN)}) and after (${int(pipeline.rawCeilingAfterItemsPerSec ?? NaN)}) the captures`;
+      out.push(
+        `| capture (b), default (journal), adaptive / raw ceiling, end to end | ${fixed(pipeline.journalEndToEndOverCeiling ?? NaN, 2)} | ${int(j.endToEndPerSec)} events/s vs ${ceiling} |`,
+        `| capture (b), default (journal), fixed ${pipeline.maxInFlight} / raw ceiling, end to end | ${fixed(pipeline.journalFixed8EndToEndOverCeiling ?? NaN, 2)} | ${int(f8.endToEndPerSec)} vs ${int(pipeline.rawCeilingItemsPerSec)} |`,
+        `| capture (b), --no-journal, adaptive / raw ceiling, end to end | ${fixed(pipeline.directEndToEndOverCeiling ?? NaN, 2)} | ${int(d.endToEndPerSec)} vs ${int(pipeline.rawCeilingItemsPerSec)} |`,
+        `| capture (b), default (journal): adaptive / fixed ${pipeline.maxInFlight}, end to end | ${fixed(pipeline.journalAdaptiveOverFixed8EndToEnd ?? NaN, 2)} | ${int(j.endToEndPerSec)} vs ${int(f8.endToEndPerSec)} events/s (adaptive reached ${j.concurrencyHighest ?? "n/a"} in flight at most) |`,
+      );
+    }
+  }
+  if (replayInFlight) {
+    const r = replayInFlight;
+    out.push(
+      `| replay into DynamoDB Local, adaptive / raw ceiling | ${fixed(r.directAdaptiveOverCeiling, 2)} | ${int(r.direct.adaptive.linesPerSec)} lines/s (${fixed(r.items / r.lines, 2)} items a line) vs ${int(r.rawCeilingItemsPerSec)} items/s, the higher of the raw runs before and after the replays |`,
+      `| replay into DynamoDB Local, fixed ${r.fixedInFlight} / raw ceiling | ${fixed(r.directFixed8OverCeiling, 2)} | ${int(r.direct.fixed8.linesPerSec)} vs ${int(r.rawCeilingItemsPerSec)} |`,
+      `| replay through +${r.proxyLatencyMs} ms per request: adaptive / fixed ${r.fixedInFlight} | ${fixed(r.proxiedAdaptiveOverFixed8, 2)} | ${int(r.proxied.adaptive.linesPerSec)} vs ${int(r.proxied.fixed8.linesPerSec)} lines/s (adaptive reached ${r.proxied.adaptive.concurrencyHighest} in flight at most) |`,
     );
   }
   if (decode && pipeline) {
@@ -385,14 +489,21 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
     const d = pipeline.direct;
     const both = (f: (v: PipelineVariant) => string) => `${f(j)} / ${f(d)}`;
     out.push(
-      `The fake exchange process plays ${int(pipeline.events)} events (2 pairs, orders and trades) at max rate to \`dist/obcap --table ... --in-flight ${pipeline.maxInFlight} ` +
-        `--queue-mb ${pipeline.queueMiB} --progress-s 1\` (the larger ring holds the whole burst, so nothing goes through the overflow), as it runs by default ` +
+      `The fake exchange process plays ${int(pipeline.events)} events (2 pairs, orders and trades) at max rate to \`dist/obcap --table ... ` +
+        `--queue-mb ${pipeline.queueMiB} --progress-s 1 --verbose\` (the larger ring holds the whole burst, so nothing goes through the overflow), as it runs by default ` +
         "(journal in a fresh temporary directory, uploaded from there) and with `--no-journal` (ring -> pipeline Worker, upload stage -> DynamoDB). " +
-        "Once a progress line shows every frame received and 3/4 of them written, obcap gets SIGINT: it stops reading, drains the ring and logs its " +
+        (pipeline.journalFixed8
+          ? `Both adapt their requests in flight (the default: from ${pipeline.maxInFlight} up to ${pipeline.adaptiveMaxInFlight ?? 64}); the default way also runs pinned with \`--in-flight ${pipeline.maxInFlight}\` ("fixed ${pipeline.maxInFlight}"). ` +
+            "The highest and final limits come from the `write concurrency A -> B` lines of `--verbose`. "
+          : `Requests in flight: \`--in-flight ${pipeline.maxInFlight}\`. `) +
+        "Once a progress line shows every frame received and the rest due before the next line, obcap gets SIGINT: it stops reading, drains the ring and logs its " +
         "summary only after the last acknowledgement. End to end = events / (time from the \"capturing\" log line to the summary line); the progress lines " +
         "come once a second with a count up to 500 ms old, too coarse to time runs of a few seconds. Steady = slope of \"written\" between the progress lines " +
         "strictly inside the run. Raw ceiling = the same events, decoded and encoded beforehand, written by `BatchWriter` alone (batches of 25, " +
-        `${pipeline.maxInFlight} in flight) into a fresh table of the same DynamoDB Local, in the same run, alternating with the pipeline runs. ` +
+        `${pipeline.maxInFlight} in flight) into a fresh table of the same DynamoDB Local, in the same run, alternating with the pipeline runs` +
+        (pipeline.rawCeilingItemsPerSec !== undefined
+          ? `; for the ${pipeline.targetShareOfCeiling ?? TARGET_SHARE_OF_CEILING} target it is measured once more right before the first and right after the last capture, and the higher of the two is kept. `
+          : ". ") +
         "Cells with two values read: default (journal) / --no-journal.",
       "",
       table([
@@ -417,11 +528,12 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
           verdict(Math.min(pipeline.directEndToEndOverRaw, pipeline.directSteadyOverRaw) >= BOTTLENECK_SHARE),
         ],
         [
-          "Requests in flight during the run (median of progress lines)",
-          `${both((v) => `${v.inFlightMedian}`)} of ${pipeline.maxInFlight}`,
-          `${pipeline.maxInFlight} of ${pipeline.maxInFlight}`,
-          verdict(j.inFlightMedian === pipeline.maxInFlight && d.inFlightMedian === pipeline.maxInFlight),
+          "Requests in flight during the run (median of progress lines) of the limit in effect",
+          both((v) => inFlightOf(v, pipeline)),
+          "all slots busy",
+          verdict(slotsFull(j, pipeline) && slotsFull(d, pipeline)),
         ],
+        ...adaptiveRows(pipeline),
         ["Every frame received within (s of subscribing)", both((v) => fixed(v.receivedAllWithinSeconds, 1)), NONE, NONE],
         ["Ring high-water mark (obcap log)", `${both((v) => int(v.ringHighKiB))} KiB of ${int(pipeline.ringKiB)} KiB`, NONE, NONE],
         ["Upload backlog high-water mark (journal, obcap log)", `${fixed(j.uploadBacklogMiB, 1)} MiB`, NONE, NONE],
@@ -542,6 +654,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   for (const o of outcomes.filter((x) => !KNOWN_BENCHES.has(x.name))) {
     out.push(header(o, `${section++}. ${o.name}`), "");
     if (o.ok) out.push("Its own output (figures and verdicts as the benchmark prints them):", "", "```", ...(o.humanLines ?? []).slice(-60), "```", "");
+    if (o.ok && o.name === "replay" && replayInFlight) out.push(...replayInFlightTable(replayInFlight));
   }
   if (notRun.length) {
     out.push(
@@ -570,6 +683,16 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
 
 const COMMAND_LINE = "make bench";
 
+/** Every request slot busy: the median in flight reached the limit in effect (adaptive), or the pinned number. */
+function slotsFull(v: PipelineVariant, p: PipelineFigures): boolean {
+  return v.inFlightMedian >= (v.limitMedian ?? p.maxInFlight);
+}
+
+/** `in flight X of L` of a variant: the limit in effect (adaptive) or the pinned number. */
+function inFlightOf(v: PipelineVariant, p: PipelineFigures): string {
+  return `${v.inFlightMedian} of ${v.limitMedian ?? p.maxInFlight}`;
+}
+
 /** What the pipeline figures say, sentence by sentence, each chosen by the figures themselves. */
 function pipelineReading(p: PipelineFigures, nproc: string): string {
   const says: string[] = [];
@@ -583,9 +706,9 @@ function pipelineReading(p: PipelineFigures, nproc: string): string {
       : `the ring WAS a limit in these runs: high-water ${int(Math.max(j.ringHighKiB, d.ringHighKiB))} of ${int(p.ringKiB)} KiB, ${int(lost)} frames lost.`,
   );
   says.push(
-    j.inFlightMedian === p.maxInFlight && d.inFlightMedian === p.maxInFlight
-      ? `Both ways kept all ${p.maxInFlight} request slots occupied: obcap always had requests out to DynamoDB Local (a slot is freed only once its answer has been handled on the pipeline Worker's thread, so this does not rule out a busy thread).`
-      : `Request slots busy: ${j.inFlightMedian} (journal) and ${d.inFlightMedian} (--no-journal) of ${p.maxInFlight}: below ${p.maxInFlight}, obcap itself, not DynamoDB Local, set the pace.`,
+    slotsFull(j, p) && slotsFull(d, p)
+      ? `Both ways kept all their request slots occupied (${inFlightOf(j, p)} / ${inFlightOf(d, p)}): obcap always had requests out to DynamoDB Local (a slot is freed only once its answer has been handled on the pipeline Worker's thread, so this does not rule out a busy thread).`
+        : `Request slots busy: ${inFlightOf(j, p)} (journal) and ${inFlightOf(d, p)} (--no-journal): below the limit, obcap itself, not DynamoDB Local, set the pace.`,
   );
   says.push(
     `Writing the same items from a Worker thread instead of the main thread gives ${fixed(p.rawInWorkerOverRaw, 2)} of the main-thread ceiling; without the journal ` +
@@ -601,4 +724,63 @@ function pipelineReading(p: PipelineFigures, nproc: string): string {
       "during the raw runs; other jobs on the machine take the rest.",
   );
   return says.join(" ");
+}
+
+/** Section 3's rows of the adaptive requests in flight against `--in-flight 8` and the ceiling of the 0.95 target (figures since December 2026). */
+function adaptiveRows(p: PipelineFigures): Row[] {
+  const f8 = p.journalFixed8;
+  if (!f8 || p.rawCeilingItemsPerSec === undefined) return [];
+  const target = p.targetShareOfCeiling ?? TARGET_SHARE_OF_CEILING;
+  const j = p.journal;
+  const d = p.direct;
+  const concurrency = (v: PipelineVariant) =>
+    `highest ${(v.runsConcurrencyHighest ?? []).join(" / ")}, final ${(v.runsConcurrencyFinal ?? []).join(" / ")} (${(v.runsConcurrencyChanges ?? []).join(" / ")} changes)`;
+  return [
+    [`Pipeline, journal, fixed ${p.maxInFlight} (--in-flight ${p.maxInFlight}): end to end / steady (median)`, `${int(f8.endToEndPerSec)} / ${int(f8.steadyPerSec)} events/s`, NONE, NONE],
+    [`  runs, fixed ${p.maxInFlight} (seconds)`, `${runs(f8.runsEndToEndPerSec)} (${f8.runsSeconds.join(" / ")} s)`, NONE, NONE],
+    [
+      "Raw ceiling right before / right after the captures (the higher is kept)",
+      `${int(p.rawCeilingBeforeItemsPerSec ?? NaN)} / ${int(p.rawCeilingAfterItemsPerSec ?? NaN)} items/s: ${int(p.rawCeilingItemsPerSec)}`,
+      NONE,
+      NONE,
+    ],
+    [
+      "Capture / that ceiling, journal, adaptive (the default)",
+      `${fixed(p.journalEndToEndOverCeiling ?? NaN, 2)} end to end, ${fixed(p.journalSteadyOverCeiling ?? NaN, 2)} steady`,
+      `>= ${target}`,
+      verdict((p.journalEndToEndOverCeiling ?? 0) >= target),
+    ],
+    [`Capture / that ceiling, journal, fixed ${p.maxInFlight}`, `${fixed(p.journalFixed8EndToEndOverCeiling ?? NaN, 2)} end to end, ${fixed(p.journalFixed8SteadyOverCeiling ?? NaN, 2)} steady`, NONE, NONE],
+    ["Capture / that ceiling, --no-journal, adaptive", `${fixed(p.directEndToEndOverCeiling ?? NaN, 2)} end to end, ${fixed(p.directSteadyOverCeiling ?? NaN, 2)} steady`, NONE, NONE],
+    [`Adaptive / fixed ${p.maxInFlight}, journal, end to end`, fixed(p.journalAdaptiveOverFixed8EndToEnd ?? NaN, 2), NONE, NONE],
+    [`Requests allowed in flight, adaptive (up to ${p.adaptiveMaxInFlight ?? 64}), journal: per run`, concurrency(j), NONE, NONE],
+    ["Requests allowed in flight, adaptive, --no-journal: per run", concurrency(d), NONE, NONE],
+  ];
+}
+
+/** The replay section's table of requests in flight (bench/replay.bench.ts part 5), after its own output. */
+function replayInFlightTable(r: ReplayInFlightFigures): string[] {
+  const mode = (m: ReplayInFlightMode) => `${int(m.linesPerSec)} lines/s (runs ${runs(m.runsLinesPerSec)})`;
+  const limits = (m: ReplayInFlightMode) => `highest ${m.runsConcurrencyHighest.join(" / ")}, final ${m.runsConcurrencyFinal.join(" / ")}`;
+  return [
+    `Requests in flight: \`dist/obcap replay\` of ${int(r.lines)} lines (${int(r.items)} items) into a fresh table each run, adaptive (the default, from ${r.fixedInFlight} up to ${r.adaptiveMaxInFlight}) ` +
+      `against \`--in-flight ${r.fixedInFlight}\`, ${r.repeats} runs each, alternating (median); directly into DynamoDB Local, and through \`tests/support/fault-proxy.ts\` ` +
+      `adding ${r.proxyLatencyMs} ms to every BatchWriteItem (no faults; closer to AWS than DynamoDB Local is). Raw ceiling = the same items, mapped as replay maps them, ` +
+      `written by \`BatchWriter\` alone (${r.fixedInFlight} in flight) right before the first and right after the last replay; the higher is kept. ` +
+      "lines/s is the rate of replay's summary line; highest and final limits come from its `write concurrency A -> B` lines (`--verbose`).",
+    "",
+    table([
+      ["Into DynamoDB Local, adaptive", mode(r.direct.adaptive), NONE, NONE],
+      ["  requests allowed in flight per run", limits(r.direct.adaptive), NONE, NONE],
+      [`Into DynamoDB Local, fixed ${r.fixedInFlight}`, mode(r.direct.fixed8), NONE, NONE],
+      ["Raw ceiling before / after (the higher is kept)", `${int(r.rawCeilingBeforeItemsPerSec)} / ${int(r.rawCeilingAfterItemsPerSec)} items/s: ${int(r.rawCeilingItemsPerSec)}`, NONE, NONE],
+      ["Replay / raw ceiling, adaptive", fixed(r.directAdaptiveOverCeiling, 2), `>= ${r.targetShareOfCeiling}`, verdict(r.directAdaptiveOverCeiling >= r.targetShareOfCeiling)],
+      [`Replay / raw ceiling, fixed ${r.fixedInFlight}`, fixed(r.directFixed8OverCeiling, 2), NONE, NONE],
+      [`Through the proxy (+${r.proxyLatencyMs} ms), adaptive`, mode(r.proxied.adaptive), NONE, NONE],
+      ["  requests allowed in flight per run", limits(r.proxied.adaptive), NONE, NONE],
+      [`Through the proxy (+${r.proxyLatencyMs} ms), fixed ${r.fixedInFlight}`, mode(r.proxied.fixed8), NONE, NONE],
+      [`Adaptive / fixed ${r.fixedInFlight}: into DynamoDB Local / through the proxy`, `${fixed(r.directAdaptiveOverFixed8, 2)} / ${fixed(r.proxiedAdaptiveOverFixed8, 2)}`, NONE, NONE],
+    ]),
+    "",
+  ];
 }

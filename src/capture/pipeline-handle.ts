@@ -206,6 +206,7 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
         log.warn(`frames of kind ${message.kind} are not stored (counted); first: ${message.sample}`);
         return;
       case "retry":
+      case "concurrency":
         log.debug(message.message);
         return;
       case "note":

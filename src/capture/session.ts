@@ -22,6 +22,7 @@ import { fetchExchangePairs, MAX_CHANNELS_PER_CONNECTION, resolvePairs } from ".
 import { createRing, RingProducer } from "../queue/ring.ts";
 import { FramePublisher } from "../queue/frame-publisher.ts";
 import type { PipelineStats } from "../pipeline/pipeline-stats.ts";
+import type { ConcurrencySettings } from "../store/dynamodb/write-concurrency.ts";
 import type { JournalSettings } from "../journal/journal-protocol.ts";
 import { startPipeline, type JournalSummary, type PipelineHandle, type ShutdownPlan } from "./pipeline-handle.ts";
 import { runStartRecords, type RunStart } from "./run-start.ts";
@@ -42,7 +43,7 @@ export interface CaptureOptions {
    * stdout), or nothing but the journal directory (`journal-only`, needs `journal`).
    */
   target:
-    | { kind: "dynamodb"; table: string; endpoint?: string; region?: string; maxInFlight: number }
+    | { kind: "dynamodb"; table: string; endpoint?: string; region?: string; inFlight: ConcurrencySettings }
     | { kind: "journal-lines"; path: string | null }
     | { kind: "journal-only" };
   /**
@@ -184,7 +185,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
       ? { kind: "segments", settings: budget!.journal, budget: budget!.keeper, tee: options.tee }
       : target.kind === "journal-lines" ? { kind: "stream", path: target.path } : undefined,
     upload: target.kind === "dynamodb"
-      ? { table: target.table, endpoint: target.endpoint, region: target.region, maxInFlight: target.maxInFlight, shards: undefined }
+      ? { table: target.table, endpoint: target.endpoint, region: target.region, inFlight: target.inFlight, shards: undefined }
       : undefined,
     lingerMs: options.lingerMs,
     progressEveryMs: options.progressEveryMs,

@@ -11,6 +11,7 @@ import { listenHttp } from "../runtime/bun/http.ts";
 import { bunFileLock } from "../runtime/bun/file-lock.ts";
 import { describeHolder } from "../journal/lock.ts";
 import { createPipelineWorker } from "./pipeline-worker-url.ts";
+import { IN_FLIGHT_ARGS, inFlightOption } from "./in-flight-option.ts";
 import { durationOption } from "./duration-option.ts";
 import { sizeOption } from "./size-option.ts";
 import { describeBytes, FULL_POLICIES, type FullPolicy } from "../journal/disk-budget.ts";
@@ -44,7 +45,7 @@ const args = {
   ...awsArgs,
   "queue-mb": { type: "string", description: "Ring buffer between receiver and journal/writer, MiB (8 = several seconds at peak rates; the journal drains it)", default: "8" },
   "overflow-mb": { type: "string", description: "Extra in-memory overflow when the ring is full, MiB (then frames are counted as lost)", default: "16" },
-  "in-flight": { type: "string", description: "BatchWriteItem requests in flight", default: "8" },
+  ...IN_FLIGHT_ARGS,
   "linger-ms": { type: "string", description: "How long a partial batch waits for more items", default: "20" },
   "subscribe-timeout-ms": { type: "string", description: "Bound on connecting and all subscription acknowledgements", default: "10000" },
   "heartbeat-ms": { type: "string", description: "Send bts:heartbeat on each connection this often", default: "1000" },
@@ -108,7 +109,7 @@ export const captureCommand = defineCommand({
             table: a.table,
             endpoint: a.endpoint ? httpUrlOption("endpoint", a.endpoint) : undefined,
             region: a.region,
-            maxInFlight: intOption("in-flight", a["in-flight"], 8, 1, 64),
+            inFlight: inFlightOption(a),
           }
         : journal
           ? { kind: "journal-only" }

@@ -11,6 +11,7 @@ import { log, setLogLevel } from "../base/log.ts";
 import { ItemUploader } from "../pipeline/uploader.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
+import { IN_FLIGHT_ARGS, inFlightOption } from "./in-flight-option.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
@@ -38,7 +39,7 @@ const args = {
   "checkpoint-ms": { type: "string", description: "At most one checkpoint write per this many ms", default: "1000" },
   "max-line-kb": { type: "string", description: "Longer lines are bad lines, never buffered whole", default: "1024" },
   "show-errors": { type: "string", description: "Bad lines reported in full; after that only counted", default: "20" },
-  "in-flight": { type: "string", description: "BatchWriteItem requests in flight", default: "8" },
+  ...IN_FLIGHT_ARGS,
   "linger-ms": { type: "string", description: "How long a partial batch waits for more lines (a slow stdin)", default: "200" },
   "progress-s": { type: "string", description: "Seconds between progress lines when stderr is not a terminal", default: "10" },
   ...awsArgs,
@@ -127,12 +128,13 @@ interface TableSink {
 }
 
 async function openTableSink(
-  a: { endpoint?: string; region?: string; resume: boolean; checkpoint?: string; "checkpoint-ms": string; "in-flight": string; "linger-ms": string },
+  a: { endpoint?: string; region?: string; resume: boolean; checkpoint?: string; "checkpoint-ms": string; "in-flight"?: string; "in-flight-max"?: string; "linger-ms": string },
   table: string,
   inputs: readonly ReplayInput[],
   hasStdin: boolean,
 ): Promise<TableSink> {
-  const client = createDynamoClient({ endpoint: a.endpoint ? httpUrlOption("endpoint", a.endpoint) : undefined, region: a.region });
+  // One socket per request in flight, up to the adaptive bound.
+  const client = createDynamoClient({ endpoint: a.endpoint ? httpUrlOption("endpoint", a.endpoint) : undefined, region: a.region, maxSockets: Math.max(50, inFlightOption(a).max) });
   try {
     const { shards } = await openCaptureTable({ client, table });
     let checkpoint: CheckpointWriter | undefined;
@@ -155,7 +157,8 @@ async function openTableSink(
     const writer = new BatchWriter({
       client,
       table,
-      maxInFlight: intOption("in-flight", a["in-flight"], 8, 1, 64),
+      concurrency: inFlightOption(a),
+      onConcurrency: (change) => log.debug(`write concurrency ${change.from} -> ${change.to}: ${change.reason}`),
       onRetry: (info) => log.debug(`retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}`),
       // Beyond the limits checked line by line (item-limits.ts): reported, counted with the bad lines, never fatal.
       onRefused: (item, reason) => log.warn(`DynamoDB refused the item ${describeItemKey(item)}: ${reason}; skipped`),

@@ -101,6 +101,7 @@ export function captureRegistry(s: CaptureSnapshot): MetricRegistry {
     r.counter("obcap_write_throttled_total", "BatchWriteItem requests DynamoDB throttled").set(w.throttled);
     r.counter("obcap_unprocessed_items_total", "Items DynamoDB returned as UnprocessedItems (each was retried)").set(w.unprocessedItems);
     r.gauge("obcap_write_in_flight", "BatchWriteItem requests in flight").set(w.inFlight);
+    r.gauge("obcap_write_concurrency", "BatchWriteItem requests allowed in flight (adaptive, or --in-flight); 0 without a table").set(w.concurrency ?? 0);
     r.counter("obcap_duplicates_dropped_total", "Items with the same key twice in one batch (the later copy was kept)").set(w.duplicatesDropped);
     const rejected = r.counter("obcap_frames_rejected_total", "Frames the decoder rejected, by error code (bad UTF-8, bad JSON, schema)", ["code"]);
     for (const [code, n] of sortedEntries(w.rejected)) rejected.set(n, { code });

@@ -30,6 +30,8 @@ export interface PipelineStats {
   unprocessedItems: number;
   throttled: number;
   inFlight: number;
+  /** BatchWriteItem requests allowed in flight now (adaptive, or pinned by `--in-flight`). */
+  concurrency?: number;
   /**
    * Frames per channel as the writer decoded them (valid envelopes only; rejected frames have no
    * channel). Counted here, not on the receive thread, which never parses data frames: the figures
@@ -89,5 +91,6 @@ export function copyWriteStats(stats: PipelineStats, w: BatchWriterStats, duplic
   stats.unprocessedItems = w.unprocessedItems;
   stats.throttled = w.throttled;
   stats.inFlight = w.inFlight;
+  stats.concurrency = w.concurrency;
   stats.duplicatesDropped = duplicatesDropped;
 }

@@ -6,6 +6,7 @@
 import type { JournalPosition } from "../journal/checkpoint.ts";
 import type { JournalSettings } from "../journal/journal-protocol.ts";
 import type { PipelineStats } from "./pipeline-stats.ts";
+import type { ConcurrencySettings } from "../store/dynamodb/write-concurrency.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
 
 export interface UploaderTarget {
@@ -14,7 +15,8 @@ export interface UploaderTarget {
   region?: string;
   /** From the table's metadata item; undefined: the upload stage reads it (retrying while DynamoDB is down, with a journal). */
   shards: number | undefined;
-  maxInFlight: number;
+  /** BatchWriteItem requests in flight: adaptive within bounds, or pinned (`--in-flight`). */
+  inFlight: ConcurrencySettings;
 }
 
 /**
@@ -59,6 +61,8 @@ export interface UploaderStats extends PipelineStats {
 }
 
 export type UploaderMessage =
+  /** The adaptive number of requests in flight changed (the log says it at --verbose). */
+  | { type: "concurrency"; message: string }
   /** The table answered at start-up: its shard count (the log says it once). */
   | { type: "table"; table: string; shards: number }
   | { type: "ready"; resumeAt: JournalPosition | undefined; stats: UploaderStats; note?: string }

@@ -86,7 +86,7 @@ export class UploadStage {
   async run(): Promise<void> {
     const { target, source: from } = this.init;
     let client: ReturnType<typeof createDynamoClient> | undefined;
-    const dynamo = () => (client ??= createDynamoClient({ endpoint: target.endpoint, region: target.region }));
+    const dynamo = () => (client ??= createDynamoClient({ endpoint: target.endpoint, region: target.region, maxSockets: Math.max(50, target.inFlight.max) }));
     const openTable = this.deps.openTable ?? ((table: string) => openCaptureTable({ client: dynamo(), table }));
     const createBatchWriter = this.deps.createBatchWriter ?? ((options: Omit<BatchWriterOptions, "client">) => new BatchWriter({ ...options, client: dynamo() }));
     try {
@@ -117,7 +117,8 @@ export class UploadStage {
       const source = this.source;
       this.writer = createBatchWriter({
         table: target.table,
-        maxInFlight: target.maxInFlight,
+        concurrency: target.inFlight,
+        onConcurrency: (change) => this.post({ type: "concurrency", message: `write concurrency ${change.from} -> ${change.to}: ${change.reason}` }),
         onRetry: (info) => {
           this.lastRetry = info.reason;
           this.post({ type: "retry", message: `retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}` });

@@ -48,6 +48,7 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/store/dynamodb/aws-errors.test.ts",
   "tests/unit/store/dynamodb/backoff.test.ts",
   "tests/unit/store/dynamodb/batch-writer.test.ts",
+  "tests/unit/store/dynamodb/write-concurrency.test.ts",
   "tests/unit/store/dynamodb/decimal.test.ts",
   "tests/unit/store/dynamodb/item-codec.test.ts",
   "tests/unit/store/dynamodb/item-identity.test.ts",

@@ -53,7 +53,7 @@ function startUploader(dir: string, table: string, options: { endpoint?: string;
     {
       type: "init",
       source: { kind: "journal", signal, journal: { dir, fsyncMs: 200, segmentBytes: 1 << 20, segmentAgeMs: 3_600_000, keepMs: options.keepMs ?? 86_400_000, disk: { policy: "drop-oldest", gzipLevel: 0 } } },
-      target: { table, endpoint: options.endpoint ?? endpoint, shards: options.shards ?? 4, maxInFlight: 4 },
+      target: { table, endpoint: options.endpoint ?? endpoint, shards: options.shards ?? 4, inFlight: { initial: 4, max: 4, adaptive: false } },
       lingerMs: 5,
       progressEveryMs: 100,
       checkpointEveryMs: 100,

@@ -41,7 +41,7 @@ export class FakeBatchWriter {
   private fatalError: ObcapError | undefined;
 
   constructor(readonly options: Omit<BatchWriterOptions, "client">, private readonly fake: FakeBatchWriterOptions = {}) {
-    this.maxInFlight = options.maxInFlight ?? 8;
+    this.maxInFlight = options.concurrency?.initial ?? options.maxInFlight ?? 8;
   }
 
   /** The same object, typed as what its users take (BatchWriter has private members, so a cast). */
@@ -82,6 +82,7 @@ export class FakeBatchWriter {
       inFlight: this.active,
       pendingItems: this.submittedItems - this.written,
       refusedItems: 0,
+      concurrency: this.maxInFlight,
     };
   }
 

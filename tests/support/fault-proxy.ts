@@ -31,7 +31,12 @@ export interface FaultProxyOptions {
   serverErrorShare?: number;
   /** Answer every request (any operation) with this error instead of forwarding. */
   failAllWith?: { status: number; type: string; message: string };
+  /** Delay added to every BatchWriteItem before it is answered, ms (AWS is several ms away; DynamoDB Local is not). */
+  latencyMs?: number;
 }
+
+/** What `setFaults` can change while the proxy runs. */
+export type FaultSettings = Pick<FaultProxyOptions, "throttleShare" | "partialShare" | "serverErrorShare" | "latencyMs">;
 
 export interface FaultProxyCounts {
   /** BatchWriteItem requests received. */
@@ -56,6 +61,8 @@ export interface FaultProxy {
   release(): void;
   /** BatchWriteItem requests waiting now. */
   held(): number;
+  /** Changes the shares of faults and the added latency from the next request on (a throttling storm, its end). */
+  setFaults(settings: FaultSettings): void;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -94,9 +101,10 @@ function jsonResponse(value: unknown, requestId: string): Response {
 /** Starts the proxy on a free loopback port. */
 export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
   const random = seededRandom(options.seed ?? 1);
-  const throttleShare = options.throttleShare ?? 0;
-  const partialShare = options.partialShare ?? 0;
-  const serverErrorShare = options.serverErrorShare ?? 0;
+  let throttleShare = options.throttleShare ?? 0;
+  let partialShare = options.partialShare ?? 0;
+  let serverErrorShare = options.serverErrorShare ?? 0;
+  let latencyMs = options.latencyMs ?? 0;
   const target = options.target.replace(/\/$/, "");
   const counts: FaultProxyCounts = {
     batchWrites: 0,
@@ -163,6 +171,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
       if (req.headers.get("x-amz-target") !== "DynamoDB_20120810.BatchWriteItem") return forward(req, body);
       counts.batchWrites++;
       if (holding) await new Promise<void>((resolve) => heldRequests.push(resolve));
+      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const draw = random();
       if (draw < throttleShare) {
         counts.throttled++;
@@ -195,6 +204,12 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
     hold: () => void (holding = true),
     release,
     held: () => heldRequests.length,
+    setFaults(settings) {
+      throttleShare = settings.throttleShare ?? throttleShare;
+      partialShare = settings.partialShare ?? partialShare;
+      serverErrorShare = settings.serverErrorShare ?? serverErrorShare;
+      latencyMs = settings.latencyMs ?? latencyMs;
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -33,6 +33,7 @@ import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, backoffDelayMs } from 
 import { clientTarget, type ClientTarget } from "./client.ts";
 import type { Item } from "./item.ts";
 import { describeItemKey, itemKey } from "./item-identity.ts";
+import { WriteConcurrency, type ConcurrencyChange, type ConcurrencySettings } from "./write-concurrency.ts";
 
 /** BatchWriteItem's limit on requests per call (DynamoDB API reference). */
 const MAX_BATCH_ITEMS = 25;
@@ -51,10 +52,15 @@ export interface BatchWriterOptions {
   client: DynamoDBClient;
   table: string;
   /**
-   * BatchWriteItem requests in flight at once. Default 8: on DynamoDB Local 4 to 16 in flight
+   * BatchWriteItem requests in flight at once, pinned. Default 8: on DynamoDB Local 4 to 16 in flight
    * saturate it (BUN-NOTES: 14-18k items/s with 4, 18-21k with 16), and each costs one socket.
+   * Ignored when `concurrency` is given.
    */
   maxInFlight?: number;
+  /** Requests in flight, adapted at run time within bounds (write-concurrency.ts), or pinned. */
+  concurrency?: ConcurrencySettings;
+  /** The adaptive limit changed (for the log at --verbose). */
+  onConcurrency?: (change: ConcurrencyChange) => void;
   /** First backoff ceiling. Default 50 ms. */
   backoffBaseMs?: number;
   /** Backoff cap. Default 20,000 ms. */
@@ -90,6 +96,8 @@ export interface BatchWriterStats {
   pendingItems: number;
   /** Items DynamoDB refused on their own (handed to onRefused, counted as done). */
   refusedItems: number;
+  /** Requests allowed in flight now (adaptive, or the pinned number). */
+  concurrency: number;
 }
 
 interface Job {
@@ -102,7 +110,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export class BatchWriter {
   private readonly client: DynamoDBClient;
   private readonly table: string;
-  private readonly maxInFlight: number;
+  private readonly concurrency: WriteConcurrency;
   private readonly backoff: { baseMs: number; maxMs: number; random: () => number };
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
@@ -132,7 +140,10 @@ export class BatchWriter {
     }
     this.client = options.client;
     this.table = options.table;
-    this.maxInFlight = maxInFlight;
+    this.concurrency = new WriteConcurrency(options.concurrency ?? { initial: maxInFlight, max: maxInFlight, adaptive: false }, (change) => {
+      this.grantSlots();
+      options.onConcurrency?.(change);
+    });
     this.backoff = {
       baseMs: options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS,
       maxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
@@ -153,7 +164,7 @@ export class BatchWriter {
     if (this.fatalError) throw this.fatalError;
     if (items.length === 0) return;
     checkBatch(items);
-    if (this.active < this.maxInFlight && this.slotWaiters.length === 0) {
+    if (this.active < this.concurrency.limit && this.slotWaiters.length === 0) {
       this.active++;
     } else {
       // The slot is handed over by release() (active stays counted), so no later caller can take it.
@@ -185,6 +196,7 @@ export class BatchWriter {
       inFlight: this.active,
       pendingItems: c.submittedItems - c.written - c.refusedItems,
       refusedItems: c.refusedItems,
+      concurrency: this.concurrency.limit,
     };
   }
 
@@ -249,11 +261,13 @@ export class BatchWriter {
       first = false;
       let unprocessed: WriteRequest[];
       let reason: string;
+      const sentAt = performance.now();
       try {
         const out = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } }));
         unprocessed = out.UnprocessedItems?.[this.table] ?? [];
         const done = requests.length - unprocessed.length;
         this.counts.written += done;
+        this.observe(sentAt, done, unprocessed.length > 0);
         if (unprocessed.length === 0) break;
         this.counts.unprocessedItems += unprocessed.length;
         if (done > 0) attempt = 0; // progress: start the backoff over
@@ -272,6 +286,7 @@ export class BatchWriter {
         }
         if (verdict.category === "throttle") this.counts.throttled++;
         else this.counts.transientErrors++;
+        this.observe(sentAt, 0, true);
         unprocessed = requests;
         reason = verdict.reason;
       }
@@ -311,8 +326,22 @@ export class BatchWriter {
     for (const waiter of waiters) waiter.reject(error);
   }
 
+  /** One request's answer, for the adaptive limit. */
+  private observe(sentAt: number, items: number, pushback: boolean): void {
+    this.concurrency.observe({ items, latencyMs: performance.now() - sentAt, pushback, saturated: this.slotWaiters.length > 0 });
+  }
+
+  /** The limit rose: batches waiting for a slot get the new ones now. */
+  private grantSlots(): void {
+    while (this.active < this.concurrency.limit && this.slotWaiters.length > 0) {
+      this.active++;
+      this.slotWaiters.shift()!.resolve();
+    }
+  }
+
   private release(): void {
-    const next = this.slotWaiters.shift();
+    // A lowered limit takes effect as requests finish: their slots are not handed on.
+    const next = this.active <= this.concurrency.limit ? this.slotWaiters.shift() : undefined;
     if (next) {
       next.resolve(); // the slot passes to the waiter: `active` is unchanged
       return;

@@ -430,7 +430,7 @@ describe("a start that does not get far", () => {
     // would hold the run for a minute, past this test's timeout.
     const capture = startCapture(captureOptions({
       journal: journalSettings(dir),
-      target: { kind: "dynamodb", table: "never-used", endpoint: "http://127.0.0.1:9", maxInFlight: 1 },
+      target: { kind: "dynamodb", table: "never-used", endpoint: "http://127.0.0.1:9", inFlight: { initial: 1, max: 1, adaptive: false } },
       shutdownMs: 60_000,
     }));
     const result = await finished(capture);

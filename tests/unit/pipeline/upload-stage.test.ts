@@ -89,7 +89,7 @@ function harness(opts: HarnessOptions = {}): Harness {
     ? { kind: "journal", signal: createJournalSignal(), journal: journalSettings(testTempDir("upload-stage")) }
     : { kind: "ring", ring, channels: CHANNELS };
   const stage = new UploadStage(
-    { type: "init", source, target: { table: "capture", shards: undefined, maxInFlight: opts.maxInFlight ?? 4 }, lingerMs: 0, progressEveryMs: 10, checkpointEveryMs: 1000 },
+    { type: "init", source, target: { table: "capture", shards: undefined, inFlight: { initial: opts.maxInFlight ?? 4, max: opts.maxInFlight ?? 4, adaptive: false } }, lingerMs: 0, progressEveryMs: 10, checkpointEveryMs: 1000 },
     (message) => {
       messages.push(message);
       changed();
@@ -190,7 +190,7 @@ describe("frames -> items", () => {
     expect(end.stats.channels?.live_orders_btcusd?.frames! + end.stats.channels?.live_trades_btcusd?.frames!).toBe(frames.length);
     // Every batch went through the writer's contract (at most 25 items, distinct keys, in flight).
     expect(h.writer()!.batches.every((b) => b.acked && b.items.length <= 25)).toBe(true);
-    expect(h.writer()!.options).toMatchObject({ table: "capture", maxInFlight: 4 });
+    expect(h.writer()!.options).toMatchObject({ table: "capture", concurrency: { initial: 4, max: 4, adaptive: false } });
   });
 
   test("positions are acknowledged in order: a later batch acknowledged first does not settle its frames", async () => {

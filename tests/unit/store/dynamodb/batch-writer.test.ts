@@ -69,6 +69,7 @@ describe("BatchWriter.submit, before sending", () => {
       inFlight: 0,
       pendingItems: 0,
       refusedItems: 0,
+      concurrency: 8,
     });
   });
 });
