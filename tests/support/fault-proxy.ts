@@ -15,6 +15,7 @@
  * integration test checks that rewritten requests are stored). The response's x-amz-crc32 header is
  * recomputed for rewritten bodies, so a client that checks it stays happy.
  */
+import { seededRandom } from "./seeded-random.ts";
 
 /** Faults are chosen in this order from one draw: [throttle, partial, server error, pass]. */
 export interface FaultProxyOptions {
@@ -69,17 +70,6 @@ export interface FaultProxy {
 
 const DYNAMODB_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#";
 
-/** mulberry32: a tiny seeded PRNG, so a failing run can be repeated exactly. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function errorResponse(status: number, type: string, message: string): Response {
   const body = JSON.stringify({ __type: type.includes("#") ? type : DYNAMODB_ERROR_PREFIX + type, message });

@@ -55,6 +55,7 @@ import {
 } from "./frame-text.ts";
 import { orderFrame2022 } from "./frame-text-2022.ts";
 import { loadPairsInfo, marketParams, type MarketParams } from "./market-params.ts";
+import { seededRandom } from "./seeded-random.ts";
 
 export interface FrameGeneratorOptions {
   /** Pairs (url symbols) to simulate, e.g. `["btcusd", "ethusd"]`. */
@@ -128,17 +129,6 @@ interface PairState {
   lastChangeMicros: number;
 }
 
-/** mulberry32: tiny, fast, good enough for test data, and identical on every runtime. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An iterable, stateful frame source. Iterating it consumes it (one pass). */
 export class FrameGenerator implements IterableIterator<string> {
@@ -157,7 +147,7 @@ export class FrameGenerator implements IterableIterator<string> {
 
   constructor(opts: FrameGeneratorOptions) {
     if (opts.pairs.length === 0) throw new Error("FrameGenerator: give at least one pair");
-    this.rand = mulberry32(opts.seed ?? 1);
+    this.rand = seededRandom(opts.seed ?? 1);
     this.clockMicros = opts.startMicros ?? DEFAULT_START_MICROS;
     this.meanGapMs = opts.meanGapMs ?? 20;
     this.trades = opts.trades ?? true;

@@ -9,17 +9,6 @@ import { EDGE_CASES } from "./edge-frames.ts";
 import { orderAndTradeFrameEntries } from "./fixtures.ts";
 import { generateFrames } from "./frame-generator.ts";
 
-/** mulberry32: deterministic, so a failure names a reproducible case. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Order and trade frames: the 24 real ones, the edge cases, and generated ones (plain and with huge ids / exponent numbers). */
 export function baseFrames(generatedPerKind = 150): string[] {

@@ -7,7 +7,8 @@ import { JsonNumber } from "../../../../src/base/exact-json.ts";
 import { decodeFrame, type DecodeResult } from "../../../../src/exchange/bitstamp/decode.ts";
 import type { MarketEvent } from "../../../../src/model/events.ts";
 import { bookFrames, controlFrames, orderAndTradeFrameEntries, wsServerFrameEntries } from "../../../support/fixtures.ts";
-import { baseFrames, objectMutations, rng, textMutations } from "../../../support/frame-mutations.ts";
+import { baseFrames, objectMutations, textMutations } from "../../../support/frame-mutations.ts";
+import { seededRandom } from "../../../support/seeded-random.ts";
 
 const RX = 1_788_551_766_927_713;
 
@@ -235,7 +236,7 @@ describe("decodeFrame fast paths", () => {
   });
 
   test("give the same result as the general path on real, edge-case and generated frames and their text mutations", () => {
-    const rand = rng(31);
+    const rand = seededRandom(31);
     const kinds: Record<string, number> = {};
     for (const text of baseFrames(40)) {
       for (const mutated of [text, ...textMutations(text, rand, 30)]) {

@@ -11,7 +11,8 @@ import { OrderDataSchema, TradeDataSchema } from "../../../../src/model/schemas.
 import { EDGE_BASE_ORDER_2026, EDGE_BASE_TRADE_2026 } from "../../../support/edge-frames.ts";
 import { wsServerFrameEntries } from "../../../support/fixtures.ts";
 import { generateFrames } from "../../../support/frame-generator.ts";
-import { baseFrames, rng, textMutations } from "../../../support/frame-mutations.ts";
+import { baseFrames, textMutations } from "../../../support/frame-mutations.ts";
+import { seededRandom } from "../../../support/seeded-random.ts";
 
 /** Same keys in the same order, same strings, same plain numbers (bit for bit, -0 included), no JsonNumber. */
 function sameJson(a: unknown, b: unknown, path = "$"): string | undefined {
@@ -73,7 +74,7 @@ describe("parseKnownLayout", () => {
   });
 
   test("agrees with parseJsonExact or leaves the text alone on every mutation of real, edge-case and generated frames", () => {
-    const rand = rng(23);
+    const rand = seededRandom(23);
     let read = 0;
     let left = 0;
     for (const text of baseFrames(60)) {
@@ -88,7 +89,7 @@ describe("parseKnownLayout", () => {
   });
 
   test("a number it reads is exactly the token written (30,000 random tokens as the amount, seed 29)", () => {
-    const rand = rng(29);
+    const rand = seededRandom(29);
     const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join("");
     let read = 0;
     for (let i = 0; i < 30_000; i++) {
