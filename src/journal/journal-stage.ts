@@ -68,7 +68,7 @@ export class JournalStage {
 
   /** Runs until the ring is closed, drained and finished (then "done"), or a journal I/O error ("fatal"). */
   async run(): Promise<void> {
-    const { init, signal, counters } = this;
+    const { init, counters } = this;
     let appender: JournalAppender;
     try {
       const opened = init.output.kind === "segments" ? this.openSegments(init.output) : this.openStream(init.output.path);

@@ -55,7 +55,7 @@ export function ingestRecorded(recorded: RecordedLine, stored: StoredItems): Ing
 }
 
 /** Maps one decode result to its items (guarded by StoredItems.take). */
-export function ingestDecoded(decoded: DecodeResult, stored: StoredItems, rxMicros: number | undefined): Ingested {
+function ingestDecoded(decoded: DecodeResult, stored: StoredItems, rxMicros: number | undefined): Ingested {
   switch (decoded.kind) {
     case "event":
     case "gap": {

@@ -64,16 +64,15 @@ export class RingSource implements UploadSource<number> {
       take({ recorded: { kind: "binary", rxMicros, bytes }, raw: bytes }, ++this.frames);
       return;
     }
-    const record = kind === RECORD_KIND.own ? LENIENT_UTF8.decode(bytes) : this.lossRecord(bytes);
-    if (record === undefined) return;
-    const rx = kind === RECORD_KIND.own ? rxMicros : Math.trunc(decodeLoss(bytes)!.lastRxMicros);
-    take({ recorded: { kind: "own", rxMicros: rx, record }, raw: bytes, text: record }, this.frames);
-  }
-
-  /** A loss marker: frames dropped before the ring, an "overflow" gap of every channel. */
-  private lossRecord(bytes: Uint8Array): string | undefined {
+    if (kind === RECORD_KIND.own) {
+      const record = LENIENT_UTF8.decode(bytes);
+      take({ recorded: { kind: "own", rxMicros, record }, raw: bytes, text: record }, this.frames);
+      return;
+    }
+    // A loss marker: frames dropped before the ring, an "overflow" gap of every channel.
     const loss = decodeLoss(bytes);
-    if (!loss) return undefined;
-    return gapRecord({ channels: this.channels, startMicros: loss.firstRxMicros, endMicros: loss.lastRxMicros, reason: "overflow" });
+    if (!loss) return;
+    const record = gapRecord({ channels: this.channels, startMicros: loss.firstRxMicros, endMicros: loss.lastRxMicros, reason: "overflow" });
+    take({ recorded: { kind: "own", rxMicros: Math.trunc(loss.lastRxMicros), record }, raw: bytes, text: record }, this.frames);
   }
 }
