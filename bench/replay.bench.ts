@@ -16,14 +16,17 @@
  * 5. Requests in flight, adaptive (the default: from 8 up to --in-flight-max 64) against pinned
  *    `--in-flight 8` ("fixed 8"), replaying ADAPT_LINES lines (a fresh table and checkpoint each run,
  *    ADAPT_REPEATS runs each, alternating, median; `--verbose` for the `write concurrency A -> B`
- *    lines, whose highest B is reported):
+ *    lines, whose highest B is reported). One raw run first warms DynamoDB Local's JIT up. Then:
  *    - direct into DynamoDB Local, against the raw BatchWriteItem ceiling of the same items (what the
  *      replay stores, mapped in this process, written by BatchWriter alone, 8 in flight), measured right
  *      before the first and right after the last run; the higher is kept; target >= 0.95 of it;
+ *    - the same with DynamoDB Local pinned to one CPU and this process (and the obcap it starts) to the
+ *      other (taskset), the ceiling measured the same way: on AWS, DynamoDB does not share obcap's CPU;
  *    - through tests/support/fault-proxy.ts with `latencyMs: PROXY_LATENCY_MS` on every BatchWriteItem
  *      (no faults): closer to AWS, several ms away, than DynamoDB Local is.
  *    lines/s = the exact rate of replay's summary line.
  */
+import { spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,7 +56,7 @@ const STAGE_LINES = 200_000;
 const SAMPLE_MS = 100;
 const MIB = 1024 * 1024;
 const START_RX_MICROS = 1_788_551_771_000_000;
-const ADAPT_LINES = 60_000;
+const ADAPT_LINES = 150_000;
 const ADAPT_REPEATS = 3;
 /** Pinned runs' `--in-flight`, the raw writer's in flight, and the adaptive start. */
 const FIXED_IN_FLIGHT = 8;
@@ -244,7 +247,64 @@ async function rawCeiling(ddb: BenchDynamoDb, batches: readonly Item[][]): Promi
   }
 }
 
-/** Part 5: adaptive vs fixed 8, direct (against the raw ceiling) and through the latency proxy. */
+/** CPU masks for taskset: DynamoDB Local alone on the second CPU, the writers on the first. */
+const WRITER_CPU_MASK = "1";
+const DYNAMODB_CPU_MASK = "2";
+
+/**
+ * Pins DynamoDB Local (all its threads) to one CPU and this process (with the obcap processes it
+ * starts) to the other, as on AWS where DynamoDB does not share obcap's CPUs; returns the undo, or
+ * the reason it cannot (one CPU, no taskset, DynamoDB Local's pid unknown).
+ */
+function pinCpus(ddbPid: number | undefined): { undo(): void } | string {
+  if (ddbPid === undefined) return "DynamoDB Local's process id is unknown";
+  if ((navigator.hardwareConcurrency ?? 1) < 2) return "one CPU";
+  const all = (pid: number) => spawnSync("taskset", ["-a", "-p", "-c", `0-${navigator.hardwareConcurrency - 1}`, String(pid)], { encoding: "utf8" });
+  const pin = (mask: string, pid: number) => spawnSync("taskset", ["-a", "-p", mask, String(pid)], { encoding: "utf8" });
+  const a = pin(DYNAMODB_CPU_MASK, ddbPid);
+  const b = pin(WRITER_CPU_MASK, process.pid);
+  if (a.status !== 0 || b.status !== 0) {
+    all(ddbPid);
+    all(process.pid);
+    return `taskset failed: ${(a.error?.message ?? a.stderr) || (b.error?.message ?? b.stderr)}`.trim();
+  }
+  return {
+    undo() {
+      all(ddbPid);
+      all(process.pid);
+    },
+  };
+}
+
+interface DirectGroup {
+  before: number;
+  after: number;
+  ceiling: number;
+  adaptive: AdaptRun[];
+  fixed8: AdaptRun[];
+}
+
+/** Raw ceiling right before and after ADAPT_REPEATS alternating adaptive / fixed 8 replays straight into DynamoDB Local. */
+async function directGroup(ddb: BenchDynamoDb, path: string, batches: readonly Item[][], label: string, next: () => number): Promise<DirectGroup> {
+  const before = await rawCeiling(ddb, batches);
+  console.log(`${label}: raw BatchWriter ceiling (before): ${Math.round(before).toLocaleString("en")} items/s`);
+  const runs = { adaptive: [] as AdaptRun[], fixed8: [] as AdaptRun[] };
+  for (let r = 0; r < ADAPT_REPEATS; r++) {
+    for (const mode of r % 2 === 0 ? (["adaptive", "fixed8"] as const) : (["fixed8", "adaptive"] as const)) {
+      const run = await adaptRun(ddb, path, ddb.endpoint, mode, next());
+      runs[mode].push(run);
+      console.log(
+        `${label}: replay of ${ADAPT_LINES} lines, ${mode === "fixed8" ? `--in-flight ${FIXED_IN_FLIGHT}` : "adaptive"}: ` +
+          `${run.linesPerSec.toLocaleString("en")} lines/s; concurrency highest ${run.concurrencyHighest}, final ${run.concurrencyFinal} (${run.concurrencyChanges} changes)`,
+      );
+    }
+  }
+  const after = await rawCeiling(ddb, batches);
+  console.log(`${label}: raw BatchWriter ceiling (after): ${Math.round(after).toLocaleString("en")} items/s`);
+  return { before, after, ceiling: Math.max(before, after), ...runs };
+}
+
+/** Part 5: adaptive vs fixed 8, direct (against the raw ceiling; CPUs shared, then pinned apart) and through the latency proxy. */
 async function inFlightFigures(ddb: BenchDynamoDb, path: string): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const { shards } = await createBenchTable(ddb.client, "bench-replay-shards").then(async (t) => {
@@ -253,70 +313,96 @@ async function inFlightFigures(ddb: BenchDynamoDb, path: string): Promise<Record
   });
   const batches = replayItems(path, shards);
   const items = batches.reduce((s, b) => s + b.length, 0);
-  const proxy = startFaultProxy({ target: ddb.endpoint, latencyMs: PROXY_LATENCY_MS });
-  const runsOf = { direct: { adaptive: [] as AdaptRun[], fixed8: [] as AdaptRun[] }, proxied: { adaptive: [] as AdaptRun[], fixed8: [] as AdaptRun[] } };
   let n = 0;
+  const next = () => n++;
+  // DynamoDB Local's JIT keeps speeding it up for its first tens of seconds of writes (measured:
+  // 9,564 -> 15,455 -> 16,186 items/s in three raw runs in a row): warm it up before any figure.
+  const warmUp = await rawCeiling(ddb, batches);
+  console.log(`warm-up of DynamoDB Local (not a figure): ${Math.round(warmUp).toLocaleString("en")} items/s`);
+  const shared = await directGroup(ddb, path, batches, "CPUs shared", next);
+  const pinning = pinCpus(ddb.pid);
+  let pinned: DirectGroup | undefined;
+  if (typeof pinning === "string") console.log(`CPUs pinned apart: skipped (${pinning})`);
+  else {
+    try {
+      pinned = await directGroup(ddb, path, batches, "CPUs pinned apart", next);
+    } finally {
+      pinning.undo();
+    }
+  }
+  const proxy = startFaultProxy({ target: ddb.endpoint, latencyMs: PROXY_LATENCY_MS });
+  const proxiedRuns = { adaptive: [] as AdaptRun[], fixed8: [] as AdaptRun[] };
   try {
-    const before = await rawCeiling(ddb, batches);
-    console.log(`raw BatchWriter ceiling (before): ${items} items at ${Math.round(before).toLocaleString("en")} items/s`);
-    const order = [
-      ["direct", "adaptive"], ["direct", "fixed8"], ["proxied", "fixed8"], ["proxied", "adaptive"],
-    ] as const;
     for (let r = 0; r < ADAPT_REPEATS; r++) {
-      for (const [where, mode] of r % 2 === 0 ? order : [...order].reverse()) {
-        const run = await adaptRun(ddb, path, where === "direct" ? ddb.endpoint : proxy.url, mode, n++);
-        runsOf[where][mode].push(run);
+      for (const mode of r % 2 === 0 ? (["fixed8", "adaptive"] as const) : (["adaptive", "fixed8"] as const)) {
+        const run = await adaptRun(ddb, path, proxy.url, mode, next());
+        proxiedRuns[mode].push(run);
         console.log(
-          `replay of ${ADAPT_LINES} lines, ${where === "direct" ? "direct" : `through the proxy (+${PROXY_LATENCY_MS} ms)`}, ${mode === "fixed8" ? `--in-flight ${FIXED_IN_FLIGHT}` : "adaptive"}: ` +
+          `replay of ${ADAPT_LINES} lines through the proxy (+${PROXY_LATENCY_MS} ms), ${mode === "fixed8" ? `--in-flight ${FIXED_IN_FLIGHT}` : "adaptive"}: ` +
             `${run.linesPerSec.toLocaleString("en")} lines/s; concurrency highest ${run.concurrencyHighest}, final ${run.concurrencyFinal} (${run.concurrencyChanges} changes)`,
         );
       }
     }
-    const after = await rawCeiling(ddb, batches);
-    console.log(`raw BatchWriter ceiling (after): ${Math.round(after).toLocaleString("en")} items/s`);
-    const ceiling = Math.max(before, after);
-    const summarize = (runs: AdaptRun[]) => ({
-      linesPerSec: Math.round(median(runs.map((x) => x.linesPerSec))),
-      runsLinesPerSec: runs.map((x) => x.linesPerSec),
-      concurrencyHighest: Math.max(...runs.map((x) => x.concurrencyHighest)),
-      runsConcurrencyHighest: runs.map((x) => x.concurrencyHighest),
-      runsConcurrencyFinal: runs.map((x) => x.concurrencyFinal),
-    });
-    const direct = { adaptive: summarize(runsOf.direct.adaptive), fixed8: summarize(runsOf.direct.fixed8) };
-    const proxied = { adaptive: summarize(runsOf.proxied.adaptive), fixed8: summarize(runsOf.proxied.fixed8) };
-    // Lines per item of this input (every line one event item; chained gaps would add items).
-    const itemsPerLine = items / ADAPT_LINES;
-    const figures = {
-      lines: ADAPT_LINES,
-      items,
-      repeats: ADAPT_REPEATS,
-      fixedInFlight: FIXED_IN_FLIGHT,
-      adaptiveMaxInFlight: ADAPTIVE_MAX_IN_FLIGHT,
-      proxyLatencyMs: PROXY_LATENCY_MS,
-      targetShareOfCeiling: TARGET_SHARE_OF_CEILING,
-      rawCeilingBeforeItemsPerSec: Math.round(before),
-      rawCeilingAfterItemsPerSec: Math.round(after),
-      rawCeilingItemsPerSec: Math.round(ceiling),
-      direct,
-      proxied,
-      /** Items stored per s over the ceiling (lines/s x items per line). */
-      directAdaptiveOverCeiling: round((direct.adaptive.linesPerSec * itemsPerLine) / ceiling, 3),
-      directFixed8OverCeiling: round((direct.fixed8.linesPerSec * itemsPerLine) / ceiling, 3),
-      directAdaptiveOverFixed8: round(direct.adaptive.linesPerSec / direct.fixed8.linesPerSec, 3),
-      proxiedAdaptiveOverFixed8: round(proxied.adaptive.linesPerSec / proxied.fixed8.linesPerSec, 3),
-      proxiedAdaptiveOverDirectAdaptive: round(proxied.adaptive.linesPerSec / direct.adaptive.linesPerSec, 3),
-      seconds: round((performance.now() - t0) / 1000, 1),
-    };
-    console.log(
-      `in flight, ${ADAPT_LINES} lines (median of ${ADAPT_REPEATS}): direct adaptive ${direct.adaptive.linesPerSec.toLocaleString("en")} vs fixed ${FIXED_IN_FLIGHT} ${direct.fixed8.linesPerSec.toLocaleString("en")} lines/s ` +
-        `= ${figures.directAdaptiveOverCeiling} / ${figures.directFixed8OverCeiling} of the raw ceiling ${figures.rawCeilingItemsPerSec.toLocaleString("en")} items/s (target >= ${TARGET_SHARE_OF_CEILING}); ` +
-        `through the proxy (+${PROXY_LATENCY_MS} ms) adaptive ${proxied.adaptive.linesPerSec.toLocaleString("en")} vs fixed ${FIXED_IN_FLIGHT} ${proxied.fixed8.linesPerSec.toLocaleString("en")} lines/s ` +
-        `(x${figures.proxiedAdaptiveOverFixed8}); highest concurrency ${direct.adaptive.concurrencyHighest} direct, ${proxied.adaptive.concurrencyHighest} through the proxy; ${figures.seconds} s`,
-    );
-    return figures;
   } finally {
     await proxy.stop();
   }
+  const summarize = (runs: AdaptRun[]) => ({
+    linesPerSec: Math.round(median(runs.map((x) => x.linesPerSec))),
+    runsLinesPerSec: runs.map((x) => x.linesPerSec),
+    concurrencyHighest: Math.max(...runs.map((x) => x.concurrencyHighest)),
+    runsConcurrencyHighest: runs.map((x) => x.concurrencyHighest),
+    runsConcurrencyFinal: runs.map((x) => x.concurrencyFinal),
+  });
+  // Items per line of this input (every line one event item; chained gaps would add items).
+  const itemsPerLine = items / ADAPT_LINES;
+  const group = (g: DirectGroup) => {
+    const adaptive = summarize(g.adaptive);
+    const fixed8 = summarize(g.fixed8);
+    return {
+      rawCeilingBeforeItemsPerSec: Math.round(g.before),
+      rawCeilingAfterItemsPerSec: Math.round(g.after),
+      rawCeilingItemsPerSec: Math.round(g.ceiling),
+      adaptive,
+      fixed8,
+      /** Items stored per s over the ceiling (lines/s x items per line). */
+      adaptiveOverCeiling: round((adaptive.linesPerSec * itemsPerLine) / g.ceiling, 3),
+      fixed8OverCeiling: round((fixed8.linesPerSec * itemsPerLine) / g.ceiling, 3),
+      adaptiveOverFixed8: round(adaptive.linesPerSec / fixed8.linesPerSec, 3),
+    };
+  };
+  const direct = group(shared);
+  const directPinned = pinned ? group(pinned) : undefined;
+  const proxied = { adaptive: summarize(proxiedRuns.adaptive), fixed8: summarize(proxiedRuns.fixed8) };
+  const figures = {
+    lines: ADAPT_LINES,
+    items,
+    repeats: ADAPT_REPEATS,
+    fixedInFlight: FIXED_IN_FLIGHT,
+    adaptiveMaxInFlight: ADAPTIVE_MAX_IN_FLIGHT,
+    proxyLatencyMs: PROXY_LATENCY_MS,
+    targetShareOfCeiling: TARGET_SHARE_OF_CEILING,
+    warmUpItemsPerSec: Math.round(warmUp),
+    direct,
+    directPinned: directPinned ?? (typeof pinning === "string" ? { skipped: pinning } : undefined),
+    proxied,
+    directAdaptiveOverCeiling: direct.adaptiveOverCeiling,
+    directFixed8OverCeiling: direct.fixed8OverCeiling,
+    pinnedAdaptiveOverCeiling: directPinned?.adaptiveOverCeiling,
+    pinnedFixed8OverCeiling: directPinned?.fixed8OverCeiling,
+    proxiedAdaptiveOverFixed8: round(proxied.adaptive.linesPerSec / proxied.fixed8.linesPerSec, 3),
+    proxiedAdaptiveOverDirectAdaptive: round(proxied.adaptive.linesPerSec / direct.adaptive.linesPerSec, 3),
+    seconds: round((performance.now() - t0) / 1000, 1),
+  };
+  const share = (g: ReturnType<typeof group>) =>
+    `adaptive ${g.adaptive.linesPerSec.toLocaleString("en")} vs fixed ${FIXED_IN_FLIGHT} ${g.fixed8.linesPerSec.toLocaleString("en")} lines/s ` +
+    `= ${g.adaptiveOverCeiling} / ${g.fixed8OverCeiling} of the raw ceiling ${g.rawCeilingItemsPerSec.toLocaleString("en")} items/s`;
+  console.log(
+    `in flight, ${ADAPT_LINES} lines (median of ${ADAPT_REPEATS}; target >= ${TARGET_SHARE_OF_CEILING} of the ceiling): CPUs shared: ${share(direct)}; ` +
+      `CPUs pinned apart: ${directPinned ? share(directPinned) : `skipped (${String(pinning)})`}; ` +
+      `through the proxy (+${PROXY_LATENCY_MS} ms) adaptive ${proxied.adaptive.linesPerSec.toLocaleString("en")} vs fixed ${FIXED_IN_FLIGHT} ${proxied.fixed8.linesPerSec.toLocaleString("en")} lines/s ` +
+      `(x${figures.proxiedAdaptiveOverFixed8}); highest concurrency ${direct.adaptive.concurrencyHighest} direct, ${proxied.adaptive.concurrencyHighest} through the proxy; ${figures.seconds} s`,
+  );
+  return figures;
 }
 
 const big = writeJournal("big.ndjson", BIG_LINES);

@@ -137,6 +137,17 @@ interface ReplayInFlightMode {
   runsConcurrencyHighest: number[];
   runsConcurrencyFinal: number[];
 }
+/** One group of direct replays (CPUs shared, or DynamoDB Local pinned apart) with its raw ceiling. */
+interface ReplayDirectGroup {
+  rawCeilingBeforeItemsPerSec: number;
+  rawCeilingAfterItemsPerSec: number;
+  rawCeilingItemsPerSec: number;
+  adaptive: ReplayInFlightMode;
+  fixed8: ReplayInFlightMode;
+  adaptiveOverCeiling: number;
+  fixed8OverCeiling: number;
+  adaptiveOverFixed8: number;
+}
 /** bench/replay.bench.ts, part 5: requests in flight, adaptive vs `--in-flight 8`. */
 interface ReplayInFlightFigures {
   lines: number;
@@ -146,17 +157,16 @@ interface ReplayInFlightFigures {
   adaptiveMaxInFlight: number;
   proxyLatencyMs: number;
   targetShareOfCeiling: number;
-  rawCeilingBeforeItemsPerSec: number;
-  rawCeilingAfterItemsPerSec: number;
-  rawCeilingItemsPerSec: number;
-  direct: { adaptive: ReplayInFlightMode; fixed8: ReplayInFlightMode };
+  warmUpItemsPerSec: number;
+  direct: ReplayDirectGroup;
+  directPinned: ReplayDirectGroup | { skipped: string } | undefined;
   proxied: { adaptive: ReplayInFlightMode; fixed8: ReplayInFlightMode };
-  directAdaptiveOverCeiling: number;
-  directFixed8OverCeiling: number;
-  directAdaptiveOverFixed8: number;
   proxiedAdaptiveOverFixed8: number;
   proxiedAdaptiveOverDirectAdaptive: number;
   seconds: number;
+}
+function pinnedGroup(r: ReplayInFlightFigures): ReplayDirectGroup | undefined {
+  return r.directPinned && "adaptive" in r.directPinned ? r.directPinned : undefined;
 }
 interface ReplayFigures {
   inFlight?: ReplayInFlightFigures;
@@ -361,12 +371,20 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
     const r = replayInFlight;
     targetRows.push(
       [
-        "Replay stored/s / raw ceiling (higher of before and after the replays), into DynamoDB Local, adaptive in flight",
-        `${fixed(r.directAdaptiveOverCeiling, 2)} (${int(r.direct.adaptive.linesPerSec)} lines/s vs ${int(r.rawCeilingItemsPerSec)} items/s); fixed ${r.fixedInFlight}: ${fixed(r.directFixed8OverCeiling, 2)}; ` +
+        "Replay stored/s / raw ceiling (higher of before and after the replays), into DynamoDB Local sharing the 2 CPUs, adaptive in flight",
+        `${fixed(r.direct.adaptiveOverCeiling, 2)} (${int(r.direct.adaptive.linesPerSec)} lines/s vs ${int(r.direct.rawCeilingItemsPerSec)} items/s); fixed ${r.fixedInFlight}: ${fixed(r.direct.fixed8OverCeiling, 2)}; ` +
           `highest concurrency ${r.direct.adaptive.concurrencyHighest}`,
         `>= ${r.targetShareOfCeiling}`,
-        verdict(ceilingTarget(r.directAdaptiveOverCeiling, r.targetShareOfCeiling)),
+        verdict(ceilingTarget(r.direct.adaptiveOverCeiling, r.targetShareOfCeiling)),
       ],
+      ...(pinnedGroup(r)
+        ? [<Row>[
+            "Replay stored/s / raw ceiling, DynamoDB Local pinned to its own CPU (as on AWS: not sharing obcap's CPU), adaptive in flight",
+            `${fixed(pinnedGroup(r)!.adaptiveOverCeiling, 2)} (${int(pinnedGroup(r)!.adaptive.linesPerSec)} lines/s vs ${int(pinnedGroup(r)!.rawCeilingItemsPerSec)} items/s); fixed ${r.fixedInFlight}: ${fixed(pinnedGroup(r)!.fixed8OverCeiling, 2)}`,
+            `>= ${r.targetShareOfCeiling}`,
+            verdict(ceilingTarget(pinnedGroup(r)!.adaptiveOverCeiling, r.targetShareOfCeiling)),
+          ]]
+        : []),
       [
         `Replay lines/s through a proxy adding ${r.proxyLatencyMs} ms to every BatchWriteItem: adaptive / fixed ${r.fixedInFlight}`,
         `${int(r.proxied.adaptive.linesPerSec)} / ${int(r.proxied.fixed8.linesPerSec)} lines/s (${fixed(r.proxiedAdaptiveOverFixed8, 2)}x); highest concurrency ${r.proxied.adaptive.concurrencyHighest}`,
@@ -404,8 +422,14 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   if (replayInFlight) {
     const r = replayInFlight;
     out.push(
-      `| replay into DynamoDB Local, adaptive / raw ceiling | ${fixed(r.directAdaptiveOverCeiling, 2)} | ${int(r.direct.adaptive.linesPerSec)} lines/s (${fixed(r.items / r.lines, 2)} items a line) vs ${int(r.rawCeilingItemsPerSec)} items/s, the higher of the raw runs before and after the replays |`,
-      `| replay into DynamoDB Local, fixed ${r.fixedInFlight} / raw ceiling | ${fixed(r.directFixed8OverCeiling, 2)} | ${int(r.direct.fixed8.linesPerSec)} vs ${int(r.rawCeilingItemsPerSec)} |`,
+      `| replay into DynamoDB Local (CPUs shared), adaptive / raw ceiling | ${fixed(r.direct.adaptiveOverCeiling, 2)} | ${int(r.direct.adaptive.linesPerSec)} lines/s (${fixed(r.items / r.lines, 2)} items a line) vs ${int(r.direct.rawCeilingItemsPerSec)} items/s, the higher of the raw runs before and after the replays |`,
+      `| replay into DynamoDB Local (CPUs shared), fixed ${r.fixedInFlight} / raw ceiling | ${fixed(r.direct.fixed8OverCeiling, 2)} | ${int(r.direct.fixed8.linesPerSec)} vs ${int(r.direct.rawCeilingItemsPerSec)} |`,
+      ...(pinnedGroup(r)
+        ? [
+            `| replay into DynamoDB Local pinned to its own CPU, adaptive / raw ceiling | ${fixed(pinnedGroup(r)!.adaptiveOverCeiling, 2)} | ${int(pinnedGroup(r)!.adaptive.linesPerSec)} vs ${int(pinnedGroup(r)!.rawCeilingItemsPerSec)} (the ceiling measured pinned the same way) |`,
+            `| replay into DynamoDB Local pinned to its own CPU, fixed ${r.fixedInFlight} / raw ceiling | ${fixed(pinnedGroup(r)!.fixed8OverCeiling, 2)} | ${int(pinnedGroup(r)!.fixed8.linesPerSec)} vs ${int(pinnedGroup(r)!.rawCeilingItemsPerSec)} |`,
+          ]
+        : []),
       `| replay through +${r.proxyLatencyMs} ms per request: adaptive / fixed ${r.fixedInFlight} | ${fixed(r.proxiedAdaptiveOverFixed8, 2)} | ${int(r.proxied.adaptive.linesPerSec)} vs ${int(r.proxied.fixed8.linesPerSec)} lines/s (adaptive reached ${r.proxied.adaptive.concurrencyHighest} in flight at most) |`,
     );
   }
@@ -762,24 +786,32 @@ function adaptiveRows(p: PipelineFigures): Row[] {
 function replayInFlightTable(r: ReplayInFlightFigures): string[] {
   const mode = (m: ReplayInFlightMode) => `${int(m.linesPerSec)} lines/s (runs ${runs(m.runsLinesPerSec)})`;
   const limits = (m: ReplayInFlightMode) => `highest ${m.runsConcurrencyHighest.join(" / ")}, final ${m.runsConcurrencyFinal.join(" / ")}`;
+  const group = (g: ReplayDirectGroup, where: string): Row[] => [
+    [`${where}, adaptive`, mode(g.adaptive), NONE, NONE],
+    ["  requests allowed in flight per run", limits(g.adaptive), NONE, NONE],
+    [`${where}, fixed ${r.fixedInFlight}`, mode(g.fixed8), NONE, NONE],
+    [`${where}: raw ceiling before / after (the higher is kept)`, `${int(g.rawCeilingBeforeItemsPerSec)} / ${int(g.rawCeilingAfterItemsPerSec)} items/s: ${int(g.rawCeilingItemsPerSec)}`, NONE, NONE],
+    [`${where}: replay / raw ceiling, adaptive`, fixed(g.adaptiveOverCeiling, 2), `>= ${r.targetShareOfCeiling}`, verdict(g.adaptiveOverCeiling >= r.targetShareOfCeiling)],
+    [`${where}: replay / raw ceiling, fixed ${r.fixedInFlight}`, fixed(g.fixed8OverCeiling, 2), NONE, NONE],
+    [`${where}: adaptive / fixed ${r.fixedInFlight}`, fixed(g.adaptiveOverFixed8, 2), NONE, NONE],
+  ];
+  const pinned = pinnedGroup(r);
   return [
     `Requests in flight: \`dist/obcap replay\` of ${int(r.lines)} lines (${int(r.items)} items) into a fresh table each run, adaptive (the default, from ${r.fixedInFlight} up to ${r.adaptiveMaxInFlight}) ` +
-      `against \`--in-flight ${r.fixedInFlight}\`, ${r.repeats} runs each, alternating (median); directly into DynamoDB Local, and through \`tests/support/fault-proxy.ts\` ` +
-      `adding ${r.proxyLatencyMs} ms to every BatchWriteItem (no faults; closer to AWS than DynamoDB Local is). Raw ceiling = the same items, mapped as replay maps them, ` +
-      `written by \`BatchWriter\` alone (${r.fixedInFlight} in flight) right before the first and right after the last replay; the higher is kept. ` +
-      "lines/s is the rate of replay's summary line; highest and final limits come from its `write concurrency A -> B` lines (`--verbose`).",
+      `against \`--in-flight ${r.fixedInFlight}\`, ${r.repeats} runs each, alternating (median). First one raw run warms DynamoDB Local's JIT up (${int(r.warmUpItemsPerSec)} items/s, not a figure). ` +
+      "Then three groups: (1) straight into DynamoDB Local with the 2 CPUs shared by everything (DynamoDB Local, obcap, this bench); " +
+      "(2) the same with DynamoDB Local's threads pinned to CPU 1 and this bench and the obcap it starts to CPU 0 (`taskset`), as on AWS where DynamoDB does not share obcap's CPU; " +
+      `(3) through \`tests/support/fault-proxy.ts\` adding ${r.proxyLatencyMs} ms to every BatchWriteItem (no faults; closer to AWS than DynamoDB Local is). ` +
+      `In (1) and (2) the raw ceiling = the same items, mapped as replay maps them, written by \`BatchWriter\` alone (${r.fixedInFlight} in flight) right before the group's first and right after its last replay, under the same CPU placement; the higher is kept. ` +
+      "lines/s is the rate of replay's summary line (from start-up to the last acknowledgement); highest and final limits come from its `write concurrency A -> B` lines (`--verbose`).",
     "",
     table([
-      ["Into DynamoDB Local, adaptive", mode(r.direct.adaptive), NONE, NONE],
-      ["  requests allowed in flight per run", limits(r.direct.adaptive), NONE, NONE],
-      [`Into DynamoDB Local, fixed ${r.fixedInFlight}`, mode(r.direct.fixed8), NONE, NONE],
-      ["Raw ceiling before / after (the higher is kept)", `${int(r.rawCeilingBeforeItemsPerSec)} / ${int(r.rawCeilingAfterItemsPerSec)} items/s: ${int(r.rawCeilingItemsPerSec)}`, NONE, NONE],
-      ["Replay / raw ceiling, adaptive", fixed(r.directAdaptiveOverCeiling, 2), `>= ${r.targetShareOfCeiling}`, verdict(r.directAdaptiveOverCeiling >= r.targetShareOfCeiling)],
-      [`Replay / raw ceiling, fixed ${r.fixedInFlight}`, fixed(r.directFixed8OverCeiling, 2), NONE, NONE],
+      ...group(r.direct, "CPUs shared"),
+      ...(pinned ? group(pinned, "DynamoDB Local pinned apart") : [<Row>["DynamoDB Local pinned apart", `skipped: ${(r.directPinned as { skipped?: string } | undefined)?.skipped ?? "not measured"}`, NONE, NONE]]),
       [`Through the proxy (+${r.proxyLatencyMs} ms), adaptive`, mode(r.proxied.adaptive), NONE, NONE],
       ["  requests allowed in flight per run", limits(r.proxied.adaptive), NONE, NONE],
       [`Through the proxy (+${r.proxyLatencyMs} ms), fixed ${r.fixedInFlight}`, mode(r.proxied.fixed8), NONE, NONE],
-      [`Adaptive / fixed ${r.fixedInFlight}: into DynamoDB Local / through the proxy`, `${fixed(r.directAdaptiveOverFixed8, 2)} / ${fixed(r.proxiedAdaptiveOverFixed8, 2)}`, NONE, NONE],
+      [`Through the proxy: adaptive / fixed ${r.fixedInFlight}`, fixed(r.proxiedAdaptiveOverFixed8, 2), NONE, NONE],
     ]),
     "",
   ];
