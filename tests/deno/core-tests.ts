@@ -55,6 +55,18 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/store/dynamodb/item-limits.test.ts",
   "tests/unit/store/dynamodb/keys.test.ts",
   "tests/unit/store/dynamodb/table.test.ts",
+  // book
+  "tests/unit/book/book-property.test.ts",
+  "tests/unit/book/book-series.test.ts",
+  "tests/unit/book/decimal.test.ts",
+  "tests/unit/book/event-time.test.ts",
+  "tests/unit/book/l3-book.test.ts",
+  "tests/unit/book/recorded-fixtures.test.ts",
+  "tests/unit/book/series-format.test.ts",
+  "tests/unit/book/snapshot-alignment.test.ts",
+  "tests/unit/book/snapshot-book.test.ts",
+  "tests/unit/book/snapshot-diff.test.ts",
+  "tests/unit/book/snapshot-schema.test.ts",
   // journal
   "tests/unit/journal/appender.test.ts",
   "tests/unit/journal/disk-budget.test.ts",

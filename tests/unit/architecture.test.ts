@@ -21,6 +21,7 @@ export const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   queue: ["base", "model"],
   journal: ["base", "model", "runtime", "queue"],
   store: ["base", "model"],
+  book: ["base", "model"],
   pipeline: ["base", "model", "exchange", "queue", "journal", "store"],
   metrics: ["base", "model", "queue", "journal", "pipeline"],
   capture: ["base", "model", "runtime", "exchange", "queue", "journal", "pipeline", "store", "metrics"],
