@@ -49,6 +49,10 @@ export interface UploadStageDeps {
 
 /** One run of the upload stage; `control()` takes the main thread's finish/abort. */
 export class UploadStage {
+  /** When the read loop last had nothing to read (performance.now()), and whether it is waiting for more now. */
+  private lastCaughtUpMs = Number.NEGATIVE_INFINITY;
+  private waitingForData = false;
+
   private readonly stats: UploaderStats = {
     ...emptyPipelineStats(), quarantined: 0, backlogBytes: 0, backlogSegments: 0, deletedSegments: 0, checkpoint: undefined,
   };
@@ -152,6 +156,11 @@ export class UploadStage {
     }
   }
 
+  /** True when the read loop had nothing left to read within the last `withinMs`: not catching up on a backlog. */
+  caughtUpWithin(withinMs: number): boolean {
+    return this.waitingForData || performance.now() - this.lastCaughtUpMs <= withinMs;
+  }
+
   private async readLoop(source: UploadSource<JournalPosition | number>, uploader: ItemUploader<JournalPosition | number>, stored: StoredItems): Promise<void> {
     const take = (entry: SourceEntry, position: JournalPosition | number) => this.take(entry, position, source, uploader, stored);
     let lastYieldMs = performance.now();
@@ -176,6 +185,7 @@ export class UploadStage {
       if (more === undefined) continue; // more arrived meanwhile
       const wakeMs = uploader.hasOpenBatch() ? Math.max(1, this.init.lingerMs) : 1000;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      this.waitingForData = true;
       await Promise.race([
         more,
         new Promise<void>((resolve) => {
@@ -183,9 +193,10 @@ export class UploadStage {
           timer = setTimeout(resolve, wakeMs);
         }),
       ]);
+      this.waitingForData = false;
       clearTimeout(timer);
       this.wake = () => {};
-      lastYieldMs = performance.now();
+      lastYieldMs = this.lastCaughtUpMs = performance.now();
     }
   }
 

@@ -405,3 +405,26 @@ describe("the table check at start-up", () => {
     expect(end.complete).toBe(true);
   });
 });
+
+describe("keeping up (pipeline-host.ts forces a garbage collection only then)", () => {
+  test("not before the first read; caught up once everything is read and it waits; not while DynamoDB holds a backlog", async () => {
+    const h = harness({ autoAck: false, maxInFlight: 1 });
+    expect(h.stage.caughtUpWithin(250)).toBe(false);
+    // 200 frames, one request in flight that is never answered: the loop stays in the uploader's pump.
+    const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 200, seed: 33 });
+    frames.forEach((frame, i) => pushFrame(h, frame, rxOf(i)));
+    void h.start();
+    await h.until(() => (h.writer()?.batches.length ?? 0) === 1, () => "the first batch in flight");
+    expect(h.stage.caughtUpWithin(0)).toBe(false);
+    // Answered, the rest goes out and the loop runs dry: it waits for data, caught up however long it waits.
+    const writer = h.writer()!;
+    await h.until(() => {
+      writer.batches.forEach((b, i) => b.acked || writer.ack(i));
+      return h.lastStats()?.settledFrames === frames.length;
+    }, () => `all ${frames.length} settled (${h.lastStats()?.settledFrames})`);
+    await waitFor(() => h.stage.caughtUpWithin(0), { what: "the loop waiting for data", timeoutMs: 5000 });
+    expect(h.stage.caughtUpWithin(0)).toBe(true);
+    h.finish();
+    await done(h);
+  });
+});
