@@ -168,6 +168,16 @@ interface ReplayInFlightFigures {
 function pinnedGroup(r: ReplayInFlightFigures): ReplayDirectGroup | undefined {
   return r.directPinned && "adaptive" in r.directPinned ? r.directPinned : undefined;
 }
+/** bench/book.bench.ts: the order-book engine in memory. */
+interface BookFigures {
+  eventsPerRun: number;
+  restingOrders: number;
+  applyPerSec: number;
+  applyTargetPerSec: number;
+  applyWithDepth20EveryEventPerSec: number;
+  applyWithDepth20Every1000PerSec: number;
+  exactPathApplyPerSec: number;
+}
 interface ReplayFigures {
   inFlight?: ReplayInFlightFigures;
 }
@@ -263,6 +273,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   const startup = figuresOf<StartupFigures>(outcomes, "startup");
   const decode = figuresOf<DecodeFigures>(outcomes, "decode");
   const replayInFlight = figuresOf<ReplayFigures>(outcomes, "replay")?.inFlight;
+  const book = figuresOf<BookFigures>(outcomes, "book");
   /** Both measures of a variant must reach the share, with every slot busy and nothing lost. */
   const bottleneck = (v: PipelineVariant, endToEndOverRaw: number, steadyOverRaw: number) =>
     Math.min(endToEndOverRaw, steadyOverRaw) >= BOTTLENECK_SHARE && v.lostFrames === 0 && pipeline !== undefined && slotsFull(v, pipeline);
@@ -366,6 +377,16 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
         verdict(ceilingTarget(pipeline.journalEndToEndOverCeiling, target)),
       ]);
     }
+  }
+  if (book) {
+    targetRows.push(
+      [
+        `Book engine: order events applied in memory (${int(book.eventsPerRun)} a run, ~${int(book.restingOrders)} resting orders), median`,
+        `${int(book.applyPerSec)}/s; with a depth-20 read after every event ${int(book.applyWithDepth20EveryEventPerSec)}/s; exact path (19-digit ids, 12-decimal amounts) ${int(book.exactPathApplyPerSec)}/s`,
+        `>= ${int(book.applyTargetPerSec)}/s`,
+        verdict(book.applyPerSec >= book.applyTargetPerSec),
+      ],
+    );
   }
   if (replayInFlight) {
     const r = replayInFlight;

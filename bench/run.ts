@@ -35,6 +35,7 @@ const BENCHES: BenchSpec[] = [
   { name: "pipeline", file: "bench/pipeline.bench.ts", timeoutMs: 300_000 },
   { name: "rss", file: "bench/rss.bench.ts", timeoutMs: 180_000 },
   { name: "startup", file: "bench/startup.bench.ts", timeoutMs: 120_000 },
+  { name: "book", file: "bench/book.bench.ts", timeoutMs: 180_000 },
 ];
 /** Other benchmarks found in bench/ run only with `--all` (they take minutes each); their sections show their own output. */
 const EXTRA_TIMEOUT_MS = 900_000;
