@@ -178,6 +178,25 @@ interface BookFigures {
   applyWithDepth20Every1000PerSec: number;
   exactPathApplyPerSec: number;
 }
+/** bench/book-at.bench.ts: `obcap book --at` on a 6-hour capture in DynamoDB Local. */
+interface BookAtCadence {
+  snapshotEverySec: number;
+  meanEventsApplied: number;
+  inProcessMs: { p50: number; p95: number; max: number };
+  binaryMs: { p50: number; p95: number; max: number };
+}
+interface BookAtFigures {
+  cadences?: BookAtCadence[];
+  hours: number;
+  framesPerSec: number;
+  snapshotEverySec: number;
+  samples: number;
+  meanEventsApplied: number;
+  inProcessMs: { p50: number; p95: number; max: number };
+  binarySamples: number;
+  binaryMs: { p50: number; p95: number; max: number };
+  targetP95Ms: number;
+}
 interface ReplayFigures {
   inFlight?: ReplayInFlightFigures;
 }
@@ -274,6 +293,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   const decode = figuresOf<DecodeFigures>(outcomes, "decode");
   const replayInFlight = figuresOf<ReplayFigures>(outcomes, "replay")?.inFlight;
   const book = figuresOf<BookFigures>(outcomes, "book");
+  const bookAt = figuresOf<BookAtFigures>(outcomes, "book-at");
   /** Both measures of a variant must reach the share, with every slot busy and nothing lost. */
   const bottleneck = (v: PipelineVariant, endToEndOverRaw: number, steadyOverRaw: number) =>
     Math.min(endToEndOverRaw, steadyOverRaw) >= BOTTLENECK_SHARE && v.lostFrames === 0 && pipeline !== undefined && slotsFull(v, pipeline);

@@ -50,8 +50,12 @@ export const ERROR_CODES = {
   E_BAD_LINES: EXIT.badInput,
   /** export: stored items that are not obcap event items (reported by key, not exported). */
   E_BAD_ITEMS: EXIT.badInput,
+  /** book --check: a stored snapshot differs from the book rebuilt from the snapshot and events before it. */
+  E_BOOK_MISMATCH: EXIT.badInput,
   /** replay --resume: the checkpoint belongs to other inputs or another table. */
   E_CHECKPOINT_MISMATCH: EXIT.usage,
+  /** book: no order book snapshot at or before the time asked: the book there cannot be rebuilt. */
+  E_NO_SNAPSHOT: EXIT.usage,
   /** replay: the checkpoint file cannot be read (corrupt) or written (permissions, disk). */
   E_CHECKPOINT_IO: EXIT.config,
   /** replay: stopped by SIGINT/SIGTERM after saving its checkpoint; `--resume` continues it. */

@@ -7,19 +7,17 @@
  * All values are strings, so a plain `JSON.parse` is exact here (no number to lose digits).
  */
 import * as v from "valibot";
-import { DecimalStringSchema, IntegerStringSchema } from "../model/schemas.ts";
+import { OrderBookBodySchema, SnapshotRowSchema as BodyRowSchema } from "../model/order-book-snapshot.ts";
 
-/** One resting order: `[price, amount, order_id]`. */
-export const SnapshotRowSchema = v.tuple([DecimalStringSchema, DecimalStringSchema, IntegerStringSchema]);
+/**
+ * One resting order: `[price, amount, order_id]` (later items kept). The capture's own schema
+ * (model/order-book-snapshot.ts), so every snapshot the capture stores is one the book can load.
+ */
+export const SnapshotRowSchema = BodyRowSchema;
 export type SnapshotRow = v.InferOutput<typeof SnapshotRowSchema>;
 
-/** A group=2 body. `looseObject`: a field Bitstamp adds later passes through. */
-export const OrderBookSnapshotSchema = v.looseObject({
-  timestamp: IntegerStringSchema,
-  microtimestamp: IntegerStringSchema,
-  bids: v.array(SnapshotRowSchema),
-  asks: v.array(SnapshotRowSchema),
-});
+/** A group=2 body: `looseObject`, a field Bitstamp adds later passes through. */
+export const OrderBookSnapshotSchema = OrderBookBodySchema;
 export type OrderBookSnapshot = v.InferOutput<typeof OrderBookSnapshotSchema>;
 
 export type SnapshotParseResult = { success: true; snapshot: OrderBookSnapshot } | { success: false; reason: string };

@@ -23,7 +23,7 @@ import type { KeeperSettings, KeeperStats } from "../journal/journal-keeper.ts";
 import { describeBytes } from "../journal/disk-budget.ts";
 import {
   createJournalSignal, journalCounters,
-  type JournalSettings, type JournalStageInit, type JournalStageMessage, type JournalStats,
+  type JournalSettings, type JournalStageInit, type JournalStageMessage, type JournalStats, type SnapshotDelivery, type SnapshotReport,
 } from "../journal/journal-protocol.ts";
 import type { UploaderInit, UploaderMessage, UploaderStats, UploaderTarget } from "../pipeline/upload-protocol.ts";
 import type { PipelineControl, PipelineInit, PipelineMessage } from "../pipeline/pipeline-protocol.ts";
@@ -48,6 +48,8 @@ export interface PipelineConfig {
   channels: readonly string[];
   /** A stage cannot go on (journal I/O, table deleted, credentials): the capture stops. */
   onFatal(error: ObcapError): void;
+  /** The stage that took a snapshot ({@link PipelineHandle.storeSnapshot}) says what became of it. */
+  onSnapshot?(report: SnapshotReport): void;
 }
 
 /** How the end of a run is bounded; times are `Date.now()` milliseconds. */
@@ -86,6 +88,8 @@ export interface JournalSummary {
   quarantined: number;
   /** Gap records and other own records written by this run. */
   ownLines: number;
+  /** Of `ownLines`: order book snapshot records. */
+  snapshotLines?: number;
   /** `--out`: lines written and lines skipped because its reader was behind or gone. */
   tee?: { writtenLines: number; skippedLines: number; closedReason?: string };
   /** The journal's disk at the end: size, budget, compression, deletions (journal-keeper.ts). */
@@ -106,6 +110,12 @@ export interface PipelineHandle {
   backlog(): { backlogBytes: number } | undefined;
   /** For the metrics: the journal's disk (size, budget, free space); undefined before the first report. */
   disk(): KeeperStats | undefined;
+  /**
+   * Hands an order book snapshot to the Worker (its body's buffer is transferred: do not use it after):
+   * the journal stage journals it, or without a journal the upload stage stores it. False when no
+   * stage can take it (the run is ending).
+   */
+  storeSnapshot(snapshot: SnapshotDelivery): boolean;
   /** Keeps a frame the queue refused (too large) in the quarantine. */
   quarantineFrame(code: "E_FRAME_OVERSIZE", reason: string, frame: string | Uint8Array, rxMicros: number): void;
   /** After the ring is closed: journal (with the leftovers), then upload, within the plan's bounds. */
@@ -137,6 +147,10 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
 
   let teeSkippedLogged = 0;
   const onJournalMessage = (message: JournalStageMessage) => {
+    if (message.type === "snapshot") {
+      config.onSnapshot?.(message.report);
+      return;
+    }
     if (message.type === "warning") {
       log.warn(message.message);
       return;
@@ -205,6 +219,9 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
       case "unknown-kind":
         log.warn(`frames of kind ${message.kind} are not stored (counted); first: ${message.sample}`);
         return;
+      case "snapshot":
+        config.onSnapshot?.(message.report);
+        return;
       case "retry":
       case "concurrency":
         log.debug(message.message);
@@ -230,7 +247,9 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
   };
 
   const worker = createWorker();
-  const send = (control: PipelineControl) => worker.postMessage(control);
+  const send = (control: PipelineControl, transfer: ArrayBuffer[] = []) => worker.postMessage(control, transfer);
+  /** After `finish` went to a stage, a snapshot could no longer be taken in order. */
+  let finishing = false;
   worker.onmessage = (ev: MessageEvent<PipelineMessage>) => {
     const data = ev.data;
     if (data.stage === "journal") onJournalMessage(data.message);
@@ -285,6 +304,7 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
       maxFsyncMs: journalStats?.maxFsyncMs ?? 0,
       quarantined: quarantinedHere + (uploadStats?.quarantined ?? 0),
       ownLines: journalStats?.ownLines ?? 0,
+      ...(journalStats?.snapshotLines ? { snapshotLines: journalStats.snapshotLines } : {}),
       ...(journalStats?.tee ? { tee: journalStats.tee } : {}),
       ...(journalStats?.disk ? { disk: journalStats.disk } : {}),
       ...(config.upload ? { backlogBytes: uploadStats?.backlogBytes ?? 0, backlogSegments: uploadStats?.backlogSegments ?? 0 } : {}),
@@ -295,7 +315,8 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
     if (config.upload) return uploadStats ?? emptyPipelineStats();
     const stats = emptyPipelineStats();
     stats.frames = journalStats?.frames ?? 0;
-    stats.written = journalStats?.lines ?? 0;
+    // Journal lines, order book snapshot records left out (as their chunks are with a table).
+    stats.written = (journalStats?.lines ?? 0) - (journalStats?.snapshotLines ?? 0);
     return stats;
   };
 
@@ -314,6 +335,17 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
       if (!config.upload) return size;
       return `${size}, upload backlog ${((uploadStats?.backlogBytes ?? 0) / MIB).toFixed(1)} MiB, quarantined ${summary()?.quarantined ?? 0}`;
     },
+    storeSnapshot(snapshot) {
+      if (finishing) return false;
+      // A view of part of a larger buffer cannot be transferred alone: copy that rare case.
+      const body = snapshot.body.byteOffset === 0 && snapshot.body.byteLength === snapshot.body.buffer.byteLength ? snapshot.body : snapshot.body.slice();
+      const message = { ...snapshot, body };
+      const transfer = body.buffer instanceof ArrayBuffer ? [body.buffer] : [];
+      if (journalInit) send({ stage: "journal", message: { type: "snapshot", snapshot: message } }, transfer);
+      else if (uploadInit && !uploaderEnded) send({ stage: "upload", message: { type: "snapshot", snapshot: message } }, transfer);
+      else return false;
+      return true;
+    },
     quarantineFrame(code, reason, frame, rxMicros) {
       if (!journalDir) return;
       try {
@@ -325,6 +357,7 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
       }
     },
     async finished(plan) {
+      finishing = true;
       let error: ObcapError | undefined;
       let journalEnd: { error?: ObcapError } | undefined = {};
       if (journalInit) {

@@ -14,7 +14,7 @@
 import { EXIT, describeError, isObcapError, obcapError, type ExitCode, type ObcapError } from "../base/errors.ts";
 import { log } from "../base/log.ts";
 import type { MicrosClock } from "../base/clock.ts";
-import { channelName, type Stream } from "../model/channels.ts";
+import { channelName, STREAM_CHANNEL_PREFIX, type Stream } from "../model/channels.ts";
 import type { SocketFactory } from "../runtime/ports.ts";
 import { startFeedSupervisor, type FeedStats, type FeedSupervisor } from "../exchange/bitstamp/feed-supervisor.ts";
 import { gapFrame } from "../model/gap-record.ts";
@@ -28,7 +28,8 @@ import { startPipeline, type JournalSummary, type PipelineHandle, type ShutdownP
 import { runStartRecords, type RunStart } from "./run-start.ts";
 import type { LockHolder } from "../journal/lock.ts";
 import type { CreateWorker, FileLock, ListenHttp, OnStopSignal } from "../runtime/ports.ts";
-import { describeGap, describeLoss, logControlFrame, progressLine } from "./capture-log.ts";
+import { describeGap, describeLoss, describeSnapshot, logControlFrame, progressLine } from "./capture-log.ts";
+import { SnapshotFetcher, type FetchedSnapshot, type FetchFunction, type SnapshotFetcherStats } from "../exchange/bitstamp/snapshot-fetcher.ts";
 import { journalBudget, previousRunOf } from "./journal-start.ts";
 import { startLockAndMetrics, type CaptureProbe, type MetricsOptions } from "./lock-and-metrics.ts";
 
@@ -76,6 +77,12 @@ export interface CaptureOptions {
   journalDir?: string;
   /** `--metrics-host`/`--metrics-port`: serve Prometheus metrics there. Undefined = off. */
   metrics?: MetricsOptions;
+  /**
+   * Order book snapshots (REST group=2) of every pair whose `live_orders` channel is captured: after
+   * each subscription of the channel, then every `everyMs` (`--snapshot-every`; 0 = only after
+   * subscriptions). Undefined: none.
+   */
+  snapshots?: { everyMs: number };
 }
 
 export interface CaptureRuntime {
@@ -88,6 +95,8 @@ export interface CaptureRuntime {
   fileLock?: FileLock;
   /** Serves the metrics endpoint (needed when `metrics` is set). */
   listenHttp?: ListenHttp;
+  /** The order book snapshots' HTTP client; default the global fetch. */
+  fetch?: FetchFunction;
 }
 
 export interface CaptureResult {
@@ -109,7 +118,11 @@ export interface CaptureResult {
   journal?: JournalSummary;
   /** Another live capture holds the journal directory: nothing was started, exit 0. */
   lockHeld?: { dir: string; heldBy: LockHolder };
+  /** Order book snapshots fetched, failed, retried (with `snapshots`). */
+  snapshots?: SnapshotFetcherStats;
 }
+
+const ORDERS_CHANNEL_PREFIX = `${STREAM_CHANNEL_PREFIX.orders}_`;
 
 type StopReason = { kind: "signal"; signal: string } | { kind: "error"; error: ObcapError };
 
@@ -179,6 +192,27 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
   });
 
   const onWorkerFatal = (error: ObcapError) => stop({ kind: "error", error });
+  // Snapshots go to the pipeline Worker as messages, never through the ring (journal-protocol.ts).
+  const snapshotsTaken = new Map<number, FetchedSnapshot>();
+  let snapshotIds = 0;
+  const fetcher = options.snapshots && options.streams.includes("orders")
+    ? new SnapshotFetcher({
+        restUrl: options.restUrl,
+        everyMs: options.snapshots.everyMs,
+        clock: runtime.clock,
+        log,
+        ...(runtime.fetch ? { fetch: runtime.fetch } : {}),
+        onSnapshot(snapshot) {
+          const id = ++snapshotIds;
+          const meta = { ...snapshot, body: new Uint8Array(0) }; // the body's buffer goes to the Worker
+          if (pipeline.storeSnapshot({ id, pair: snapshot.pair, requestedMicros: snapshot.requestedMicros, receivedMicros: snapshot.receivedMicros, body: snapshot.body })) {
+            snapshotsTaken.set(id, meta);
+          } else {
+            log.warn(`order book snapshot of ${snapshot.pair} not kept: the capture is ending`);
+          }
+        },
+      })
+    : undefined;
   const pipeline: PipelineHandle = startPipeline(runtime.createPipelineWorker, {
     ring,
     journal: options.journal
@@ -192,6 +226,12 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     pid: typeof process === "object" ? process.pid : 0,
     channels,
     onFatal: onWorkerFatal,
+    onSnapshot(report) {
+      const fetched = snapshotsTaken.get(report.id);
+      snapshotsTaken.delete(report.id);
+      if (report.outcome === "dropped") log.warn(describeSnapshot(fetched, report));
+      else log.info(describeSnapshot(fetched, report));
+    },
   });
   const journaled = options.journal !== undefined;
   let framesReceived = 0;
@@ -208,6 +248,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     ...(feed ? { connection: feed.stats() } : {}),
     journal: pipeline.backlog(),
     disk: pipeline.disk(),
+    ...(fetcher ? { snapshots: fetcher.stats() } : {}),
   }));
   try {
     await Promise.race([pipeline.ready, stopped.then((r) => { if (r.kind === "error") throw r.error; })]);
@@ -232,6 +273,10 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
           publisher.publishBytes(frame, rxMicros);
         },
         onControl: logControlFrame,
+        onSubscribed(channel) {
+          // A new subscription of a pair's order channel: its book now (the connection's events follow from here).
+          if (fetcher && channel.startsWith(ORDERS_CHANNEL_PREFIX)) fetcher.subscribed(channel.slice(ORDERS_CHANNEL_PREFIX.length));
+        },
         onGap(gap) {
           log.warn(describeGap(gap));
           // A gap travels in the ring like data, in order with it; it is never dropped.
@@ -264,7 +309,9 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
 
   // Stop reading first (an uncovered channel gets its gap now), then let the consumer drain the ring.
   // A run that never started its feed (its start failed or was stopped) has no frames and no opening
-  // records; one that did records its start even if no connection succeeded.
+  // records; one that did records its start even if no connection succeeded. Snapshot fetches under
+  // way are dropped (the next run takes one after subscribing).
+  fetcher?.close();
   feed?.close();
   if (feed) releaseRun();
   const plan = shutdownPlan(Date.now(), options.shutdownMs, target.kind === "dynamodb" && journaled);
@@ -291,6 +338,7 @@ async function runSession(options: CaptureOptions, runtime: CaptureRuntime, prob
     feed: feed?.stats(),
     subscribeMicros,
     ...(end.journal ? { journal: end.journal } : {}),
+    ...(fetcher ? { snapshots: fetcher.stats() } : {}),
   };
   const error = reason.kind === "error" ? reason.error : end.error;
   if (error) {

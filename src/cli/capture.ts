@@ -41,7 +41,8 @@ const args = {
   "segment-age": { type: "string", description: "... or this long after the segment was opened (ms, s, m, h, d)", default: "1h", valueHint: "DURATION" },
   channels: { type: "string", description: "Channels per pair: orders (live_orders), trades (live_trades)", default: "orders,trades" },
   "ws-url": { type: "string", description: "Exchange WebSocket URL", default: DEFAULT_WS_URL },
-  "rest-url": { type: "string", description: "Exchange REST base URL (pair list)", default: DEFAULT_REST_URL },
+  "rest-url": { type: "string", description: "Exchange REST base URL (pair list, order book snapshots)", default: DEFAULT_REST_URL },
+  "snapshot-every": { type: "string", description: "Order book snapshot (REST group=2) of each pair after every subscription of its orders channel, and then this often (ms, s, m, h, d; 0 = only after subscriptions)", default: "15m", valueHint: "DURATION" },
   ...awsArgs,
   "queue-mb": { type: "string", description: "Ring buffer between receiver and journal/writer, MiB (8 = several seconds at peak rates; the journal drains it)", default: "8" },
   "overflow-mb": { type: "string", description: "Extra in-memory overflow when the ring is full, MiB (then frames are counted as lost)", default: "16" },
@@ -128,6 +129,7 @@ export const captureCommand = defineCommand({
       progressEveryMs: 500,
       logEveryMs: intOption("progress-s", a["progress-s"], 10, 1, 86_400) * 1000,
       metrics: metricsPort > 0 ? { host: metricsHost ?? "127.0.0.1", port: metricsPort } : undefined,
+      snapshots: { everyMs: snapshotEveryOption(a["snapshot-every"]) },
     };
     const result = await runCapture(options, {
       createSocket: createBunSocket,
@@ -152,13 +154,23 @@ export const captureCommand = defineCommand({
         `events ${w?.events ?? 0}, written ${w?.written ?? 0}, ` +
         `rejected ${rejected}, not stored (unknown kinds) ${unknown}, ` +
         `retried requests ${w?.retryRequests ?? 0}, unprocessed items ${w?.unprocessedItems ?? 0}, ` +
+        (w?.coverageWritten === undefined ? "" : `coverage items ${w.coverageWritten}, `) +
         `reconnects ${result.feed?.reconnects ?? 0}, gaps ${result.feed?.gaps ?? 0}, overlap duplicates dropped ${result.feed?.duplicatesDropped ?? 0}`,
     );
+    const sn = result.snapshots;
+    if (sn) {
+      log.info(
+        `snapshots: fetched ${sn.fetched}, failed ${sn.failed}, retried requests ${sn.retries}, superseded ${sn.superseded}` +
+          (w?.snapshots === undefined ? "" : `, stored ${w.snapshots}`) +
+          (w?.snapshotItemsWritten === undefined ? "" : ` (${w.snapshotItemsWritten} chunk items written)`),
+      );
+    }
     const j = result.journal;
     if (j) {
       log.info(
         `journal ${j.dir}: ${j.frames} frames, ${(j.bytes / 1048576).toFixed(1)} MiB in ${j.segmentsOpened} segment(s) this run, ` +
-          `${j.fsyncs} fsyncs (longest ${j.maxFsyncMs.toFixed(1)} ms), quarantined ${j.quarantined}, gap records ${j.ownLines}` +
+          `${j.fsyncs} fsyncs (longest ${j.maxFsyncMs.toFixed(1)} ms), quarantined ${j.quarantined}, gap records ${j.ownLines - (j.snapshotLines ?? 0)}` +
+          (j.snapshotLines ? `, snapshot records ${j.snapshotLines}` : "") +
           (j.tee ? `, --out lines written ${j.tee.writtenLines}, skipped ${j.tee.skippedLines}` : "") +
           (j.disk
             ? `; on disk ${describeBytes(j.disk.journalBytes)} of a ${describeBytes(j.disk.budgetBytes)} budget, ` +
@@ -170,6 +182,14 @@ export const captureCommand = defineCommand({
     if (result.error) throw result.error;
   },
 });
+
+/** `--snapshot-every`: a duration of at least 1 s, or 0 (only after subscriptions). */
+function snapshotEveryOption(value: string | undefined): number {
+  if (value !== undefined && value.trim() === "0") return 0;
+  const ms = durationOption("snapshot-every", value, 900_000);
+  if (ms !== 0 && ms < 1_000) throw obcapError("E_USAGE", `--snapshot-every ${value} is too short (at least 1s; 0 = only after subscriptions)`);
+  return ms;
+}
 
 /** `--journal-full`: drop-oldest or stop. */
 function fullPolicyOption(value: string | undefined): FullPolicy {

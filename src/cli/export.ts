@@ -6,12 +6,15 @@
 import { defineCommand } from "citty";
 import { obcapError } from "../base/errors.ts";
 import { PAIR_PATTERN, type Stream } from "../model/channels.ts";
+import { MICROS_PER_HOUR } from "../store/dynamodb/keys.ts";
 import { log, setLogLevel } from "../base/log.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
-import { openCaptureTable } from "../store/dynamodb/table.ts";
+import { coverageAdvice, openCaptureTable } from "../store/dynamodb/table.ts";
+import { listCoverage } from "../store/dynamodb/coverage.ts";
 import { runExport, type ExportFormat } from "../export/export-run.ts";
 import { fileOutput, stdoutOutput, type LineOutput } from "../export/line-output.ts";
 import { dynamoQueryFn } from "../export/partition-query.ts";
+import { SnapshotStream } from "../export/snapshot-stream.ts";
 import { parseTimeRange } from "../export/time-range.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
@@ -23,7 +26,7 @@ const args = {
   to: { type: "string", description: "End, exclusive: same forms as --from", valueHint: "TIME" },
   stream: { type: "string", description: "orders (live_orders), trades (live_trades) or all", default: "all" },
   out: { type: "string", description: "File to write (replaced); default stdout", valueHint: "FILE" },
-  format: { type: "string", description: "frames (the exchange's frames) or journal ({\"rx\":µs,\"m\":frame} when the receive time is stored)", default: "frames" },
+  format: { type: "string", description: "frames (the exchange's frames) or journal ({\"rx\":µs,\"m\":frame} when the receive time is stored, and the order book snapshots of the range) or csv (trades and order events, a header row, exact decimals)", default: "frames" },
   parallel: { type: "string", description: "Query requests at once", default: "8" },
   "page-items": { type: "string", description: "Items per Query page; memory holds about 3 pages per partition of an hour", default: "200" },
   "show-errors": { type: "string", description: "Bad items reported in full; after that only counted", default: "20" },
@@ -52,27 +55,52 @@ export const exportCommand = defineCommand({
     const client = createDynamoClient({ endpoint: a.endpoint ? httpUrlOption("endpoint", a.endpoint) : undefined, region: a.region });
     let badItems = 0;
     try {
-      const { shards } = await openCaptureTable({ client, table: a.table });
-      const output: LineOutput = a.out && a.out !== "-" ? await fileOutput(a.out) : stdoutOutput();
+      const table = a.table;
+      const { shards, metadata } = await openCaptureTable({ client, table });
       let queries = 0;
+      const countQuery = () => queries++;
+      const onRetry = (message: string) => log.debug(message);
+      // With complete coverage records, one Query per pair and stream says which hours hold data.
+      let listHours: ((pair: string, stream: Stream) => Promise<string[]>) | undefined;
+      if (metadata.coverage === "complete") {
+        listHours = (pair, stream) => listCoverage(client, table, pair, stream, range.fromMicros, range.toMicros, { onCall: countQuery, onRetry });
+      } else {
+        const hours = Math.floor((range.toMicros - 1) / MICROS_PER_HOUR) - Math.floor(range.fromMicros / MICROS_PER_HOUR) + 1;
+        log.warn(
+          `table ${table} has no complete coverage records (data written before obcap recorded them), so every hour of the range is probed: ` +
+            `${hours} hours x ${pairs.length * streams.length} pair-streams x ${shards} shards = ${hours * pairs.length * streams.length * shards} Queries at least; ` +
+            coverageAdvice(table),
+        );
+      }
+      const output: LineOutput = a.out && a.out !== "-" ? await fileOutput(a.out) : stdoutOutput();
       const query = dynamoQueryFn({
         client,
         table: a.table,
         pageItems,
         parallel,
-        onQuery: () => queries++,
-        onRetry: (message) => log.debug(message),
+        onQuery: countQuery,
+        onRetry,
       });
+      // Order book snapshots are obcap's own records: only the journal form can carry them (a plain
+      // frames file that held one would be refused by replay as a forgery).
+      const snapshots = format === "journal" && streams.includes("orders")
+        ? new SnapshotStream(query, pairs, range, (key, reason) => {
+            badItems++;
+            if (badItems <= showErrors) log.warn(`${key}: ${reason}`);
+          })
+        : undefined;
       const startedMs = performance.now();
       let lastLogMs = startedMs;
       const summary = await runExport({
         query,
         shards,
+        ...(listHours ? { listHours } : {}),
         pairs,
         streams,
         range,
         format,
         output,
+        ...(snapshots ? { snapshots } : {}),
         onBadItem: (key, reason) => {
           badItems++;
           if (badItems <= showErrors) log.warn(`${key}: ${reason}`);
@@ -88,8 +116,10 @@ export const exportCommand = defineCommand({
       const elapsedMs = performance.now() - startedMs;
       const channels = Object.entries(summary.byChannel).map(([c, n]) => `${c} ${n}`).join(", ");
       log.info(
-        `export summary: frames ${summary.frames}${channels ? ` (${channels})` : ""}, hours ${summary.hours}, ` +
-          `partitions ${summary.partitions}, queries ${queries}, bad items ${badItems}, ` +
+        `export summary: frames ${summary.frames}${channels ? ` (${channels})` : ""}, ` +
+          (snapshots ? `order book snapshots ${snapshots.written}, ` : "") +
+          `hours ${summary.hours}, ` +
+          `partitions ${summary.partitions}, queries ${queries}${listHours ? " (hours listed from coverage records)" : " (every hour probed: no coverage records)"}, bad items ${badItems}, ` +
           `elapsed ${(elapsedMs / 1000).toFixed(1)} s, ${elapsedMs > 0 ? Math.round((summary.frames * 1000) / elapsedMs) : 0} items/s` +
           (summary.closedEarly ? " (output closed by its reader: stopped early)" : ""),
       );
@@ -122,6 +152,6 @@ function streamOption(value: string): Stream[] {
 }
 
 function formatOption(value: string): ExportFormat {
-  if (value === "frames" || value === "journal") return value;
-  throw obcapError("E_USAGE", `--format '${value}' is not a format (allowed: frames, journal)`);
+  if (value === "frames" || value === "journal" || value === "csv") return value;
+  throw obcapError("E_USAGE", `--format '${value}' is not a format (allowed: frames, journal, csv)`);
 }

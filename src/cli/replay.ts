@@ -10,7 +10,7 @@ import { obcapError } from "../base/errors.ts";
 import { log, setLogLevel } from "../base/log.ts";
 import { ItemUploader } from "../pipeline/uploader.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
-import { BatchWriter } from "../store/dynamodb/batch-writer.ts";
+import { BatchWriter, type BatchWriterStats } from "../store/dynamodb/batch-writer.ts";
 import { IN_FLIGHT_ARGS, inFlightOption } from "./in-flight-option.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
@@ -175,7 +175,7 @@ async function openTableSink(
       resumeFrom,
       store: {
         uploader,
-        stats: () => writer.stats(),
+        stats: () => dataStats(writer.stats()),
         lingerMs: intOption("linger-ms", a["linger-ms"], 200, 0, 60_000),
         onAcknowledged(position, badLines) {
           lastAcked = { position: position ?? lastAcked.position, badLines };
@@ -215,11 +215,17 @@ function summaryLine(s: ReplaySummary, sink: TableSink | undefined, elapsedMs: n
   return (
     `${dryRun ? "dry run summary" : "summary"}: ${resumed}lines ${s.lines}, events ${s.events}, ` +
     (s.gaps > 0 ? `gap records ${s.gaps}, ` : "") +
+    (s.snapshots > 0 ? `order book snapshots ${s.snapshots}${sink ? ` (${sink.store.uploader.snapshotItemsWritten} chunk items written)` : ""}, ` : "") +
     `skipped ${skipped} (bad ${s.badLines}${before}, control ${s.skipped.control}, not stored ${s.skipped["not-stored"]}, ` +
     `blank ${s.skipped.blank}, other ${s.skipped.other}), ` +
-    (dryRun ? `written 0 (dry run)` : `written ${w?.written ?? 0}, retried requests ${w?.retryRequests ?? 0}`) +
+    (dryRun ? `written 0 (dry run)` : `written ${w ? dataStats(w).written - (sink?.store.uploader.snapshotItemsWritten ?? 0) : 0}, coverage items ${w?.coverageWritten ?? 0}, retried requests ${w?.retryRequests ?? 0}`) +
     `, elapsed ${(elapsedMs / 1000).toFixed(1)} s, ${rate} lines/s`
   );
+}
+
+/** The writer's figures with "written" as the summaries count it: events and gap records, not coverage items. */
+function dataStats(w: BatchWriterStats): BatchWriterStats {
+  return { ...w, written: w.written - w.coverageWritten };
 }
 
 /** Removes or saves the checkpoint, and turns the way the run ended into the exit code. */

@@ -1,10 +1,11 @@
-/** `obcap table create|describe`: the DynamoDB table obcap writes to (key scheme in docs/data-model.md). */
+/** `obcap table create|describe|coverage`: the DynamoDB table obcap writes to (key scheme in docs/data-model.md). */
 import { defineCommand } from "citty";
 import { obcapError } from "../base/errors.ts";
 import { log, setLogLevel } from "../base/log.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
-import { createTable, openCaptureTable } from "../store/dynamodb/table.ts";
+import { coverageAdvice, createTable, markCoverageComplete, openCaptureTable } from "../store/dynamodb/table.ts";
+import { rebuildCoverage } from "../store/dynamodb/coverage-rebuild.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
 import { VERSION } from "../base/version.ts";
@@ -47,6 +48,9 @@ const create = defineCommand({
       if (result.status === "created") log.success(`created table ${table} (on-demand, ${result.shards} shards)`);
       else if (result.note) log.info(`table ${table} already exists and is compatible; ${result.note}`);
       else log.info(`table ${table} already exists and is compatible (${result.shards} shards); nothing to do`);
+      if (result.metadataItem.coverage !== "complete") {
+        log.warn(`table ${table} holds data without coverage records, so readers probe every hour of a range: ${coverageAdvice(table)}`);
+      }
     } finally {
       client.destroy();
     }
@@ -70,7 +74,56 @@ const describe = defineCommand({
   },
 });
 
+const coverageArgs = {
+  ...tableArgs,
+  segments: { type: "string", description: "Parallel Scan segments", default: "4" },
+} as const;
+
+const coverage = defineCommand({
+  meta: {
+    name: "coverage",
+    description: "Scan the table once, write the coverage records it lacks (data from before they existed), then mark its coverage complete",
+  },
+  args: coverageArgs,
+  async run({ args: a, rawArgs }) {
+    rejectUnknownFlags("table coverage", rawArgs, coverageArgs);
+    setLogLevel(a.quiet ? "quiet" : a.verbose ? "verbose" : "normal");
+    const table = requireTable(a.table, "coverage");
+    const segments = intOption("segments", a.segments, 4, 1, 1_000);
+    const client = clientFor(a);
+    try {
+      const { metadata } = await openCaptureTable({ client, table });
+      const startedMs = performance.now();
+      let lastLogMs = startedMs;
+      const summary = await rebuildCoverage({
+        client,
+        table,
+        segments,
+        onRetry: (message) => log.debug(message),
+        onProgress: (s) => {
+          const now = performance.now();
+          if (now - lastLogMs < 10_000) return;
+          lastLogMs = now;
+          log.info(`progress: scanned ${s.scannedItems} items, ${s.missing} coverage items missing so far (written as found)`);
+        },
+      });
+      const marked = await markCoverageComplete({ client, table });
+      log.info(
+        `table coverage summary: scanned ${summary.scannedItems} items in ${summary.scanCalls} Scan calls (${segments} segments), ` +
+          `coverage items found ${summary.existing}, written ${summary.written}, ` +
+          `elapsed ${((performance.now() - startedMs) / 1000).toFixed(1)} s`,
+      );
+      log.success(
+        `table ${table}: coverage complete (schema ${metadata.schemaVersion} -> ${marked.schemaVersion}); ` +
+          `readers now list the hours that hold data, and obcap older than schema ${marked.schemaVersion} refuses the table`,
+      );
+    } finally {
+      client.destroy();
+    }
+  },
+});
+
 export const tableCommand = defineCommand({
-  meta: { name: "table", description: "Create or check the DynamoDB table" },
-  subCommands: { create, describe },
+  meta: { name: "table", description: "Create or check the DynamoDB table, or rebuild its coverage records" },
+  subCommands: { create, describe, coverage },
 });

@@ -4,11 +4,8 @@
  * network trouble, and a one-page read-ahead per partition so merging rarely waits.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { obcapError } from "../base/errors.ts";
-import { classifyAwsError } from "../store/dynamodb/aws-errors.ts";
-import { backoffDelayMs } from "../base/backoff.ts";
-import { clientTarget } from "../store/dynamodb/client.ts";
 import type { Item } from "../store/dynamodb/item.ts";
+import { readWithRetry } from "../store/dynamodb/read-retry.ts";
 
 export type StartKey = Record<string, AttributeValue>;
 
@@ -18,8 +15,14 @@ export interface QueryPage {
   lastKey: StartKey | undefined;
 }
 
-/** One page of `pk` with `lo <= sk <= hi`, from `startKey`. */
-export type QueryFn = (pk: string, lo: string, hi: string, startKey: StartKey | undefined) => Promise<QueryPage>;
+/** Only some attributes of each item (a Query's ProjectionExpression and the names it uses). */
+export interface Projection {
+  readonly ProjectionExpression: string;
+  readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
+}
+
+/** One page of `pk` with `lo <= sk <= hi`, from `startKey`; whole items unless `projection`. */
+export type QueryFn = (pk: string, lo: string, hi: string, startKey: StartKey | undefined, projection?: Projection) => Promise<QueryPage>;
 
 /** Runs at most `max` tasks at once, first come first served. */
 export class Limiter {
@@ -61,13 +64,16 @@ export interface DynamoQueryOptions {
  */
 export function dynamoQueryFn(options: DynamoQueryOptions): QueryFn {
   const limiter = new Limiter(options.parallel);
-  const maxAttempts = options.maxAttempts ?? 10;
-  return (pk, lo, hi, startKey) =>
+  const retry = { maxAttempts: options.maxAttempts, onRetry: options.onRetry, onCall: options.onQuery };
+  return (pk, lo, hi, startKey, projection) =>
     limiter.run(async () => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          options.onQuery?.();
-          const out = await options.client.send(
+      const out = await readWithRetry(
+        options.client,
+        options.table,
+        "Query",
+        `Query of ${pk}`,
+        () =>
+          options.client.send(
             new QueryCommand({
               TableName: options.table,
               KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
@@ -75,25 +81,12 @@ export function dynamoQueryFn(options: DynamoQueryOptions): QueryFn {
               ExclusiveStartKey: startKey,
               Limit: options.pageItems,
               ConsistentRead: true,
+              ...(projection ? { ProjectionExpression: projection.ProjectionExpression, ExpressionAttributeNames: projection.ExpressionAttributeNames ? { ...projection.ExpressionAttributeNames } : undefined } : {}),
             }),
-          );
-          return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
-        } catch (err) {
-          const target = await clientTarget(options.client);
-          const verdict = classifyAwsError(err, { ...target, table: options.table, operation: "Query" });
-          if (verdict.kind === "fatal") throw verdict.error;
-          if (attempt + 1 >= maxAttempts) {
-            throw obcapError(
-              "E_DDB_UNREACHABLE",
-              `Query of ${pk} on table ${options.table} at ${target.endpoint} failed ${maxAttempts} times (${verdict.reason}): try again later`,
-              err,
-            );
-          }
-          const delayMs = backoffDelayMs(attempt, { baseMs: 100, maxMs: 5_000 });
-          options.onRetry?.(`Query ${pk}: retry ${attempt + 1} in ${delayMs} ms: ${verdict.reason}`);
-          await new Promise((resolve) => setTimeout(resolve, delayMs));
-        }
-      }
+          ),
+        retry,
+      );
+      return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
     });
 }
 

@@ -4,7 +4,8 @@
  *   {"rx":<receive µs>,"m":<frame exactly as received>}
  *   {"rx":<receive µs>,"raw":"<frame as a JSON string>"}   (a frame that cannot be embedded as is)
  *   {"rx":<receive µs>,"b64":"<frame bytes in base64>"}     (a binary frame that is not valid UTF-8)
- *   {"rx":<µs>,"obcap":<obcap's own record>}                (a gap record: model/gap-record.ts)
+ *   {"rx":<µs>,"obcap":<obcap's own record>}                (a gap record: model/gap-record.ts, or an
+ *                                                            order book snapshot: model/order-book-snapshot.ts)
  *
  * The frame is embedded byte for byte, so reading a line back is a slice, not a JSON parse. A frame is
  * embedded as a JSON string instead when embedding it raw would break the line: it holds a line break
@@ -16,6 +17,14 @@
  * Only the `obcap` form carries obcap's own records. A frame from the network is always written in the
  * m/raw/b64 forms, whatever it holds, so it can never be read back as one of obcap's own records.
  */
+
+import { MAX_SNAPSHOT_RECORD_BYTES } from "../model/order-book-snapshot.ts";
+
+/**
+ * Longest line of obcap's own record readers accept (`{"rx":…,"obcap":…}`): an order book snapshot
+ * record is MiBs (model/order-book-snapshot.ts). Lines of frames keep their own, smaller bounds.
+ */
+export const MAX_OWN_LINE_BYTES = MAX_SNAPSHOT_RECORD_BYTES + 64;
 
 const JOURNAL_PREFIX = '{"rx":';
 const FRAME_KEY = ',"m":';
@@ -44,6 +53,23 @@ export function ownLine(rxMicros: number, record: string): string {
   return `{"rx":${rxMicros},"obcap":${record}}\n`;
 }
 
+/**
+ * True when `bytes` start like a line of obcap's own record (`{"rx":<digits>,"obcap":`). Readers give
+ * these their own, larger length bound (an order book snapshot record is MiBs: model/order-book-snapshot.ts),
+ * since no frame from the network is ever written in this form. Looks at the first 32 bytes at most.
+ */
+export function startsLikeOwnLine(bytes: Uint8Array): boolean {
+  const prefix = JOURNAL_PREFIX.length;
+  if (bytes.length < prefix + 1 + OWN_KEY.length) return false;
+  for (let i = 0; i < prefix; i++) if (bytes[i] !== JOURNAL_PREFIX.charCodeAt(i)) return false;
+  let end = prefix;
+  while (end < bytes.length && end - prefix < 18 && isDigit(bytes[end]!)) end++;
+  const digits = end - prefix;
+  if (digits < 1 || digits > 17 || end + OWN_KEY.length > bytes.length) return false;
+  for (let i = 0; i < OWN_KEY.length; i++) if (bytes[end + i] !== OWN_KEY.charCodeAt(i)) return false;
+  return true;
+}
+
 /** One journal line for a frame that is not valid UTF-8, with its newline: the bytes in base64. */
 export function journalLineBase64(rxMicros: number, bytes: Uint8Array): string {
   return `{"rx":${rxMicros},"b64":"${bytesToBase64(bytes)}"}\n`;
@@ -56,7 +82,7 @@ export type RecordedLine =
   /** A journal line of a frame that is not valid UTF-8: its exact bytes (decoders report E_FRAME_UTF8). */
   | { kind: "binary"; rxMicros: number; bytes: Uint8Array }
   | { kind: "frame"; frame: string }
-  /** obcap's own record (a gap record), written by obcap itself. */
+  /** obcap's own record (a gap record, an order book snapshot), written by obcap itself. */
   | { kind: "own"; rxMicros: number; record: string }
   | { kind: "blank" }
   /** Looks like a journal line but is not one (truncated, edited): `reason` says what is wrong. */

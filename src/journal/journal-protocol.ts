@@ -15,6 +15,7 @@ import type { AppenderStats } from "./appender.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
 import type { FullPolicy } from "./disk-budget.ts";
 import type { KeeperSettings, KeeperStats } from "./journal-keeper.ts";
+import type { SnapshotBodyForm, SnapshotFetch } from "../model/order-book-snapshot.ts";
 
 /** Int32 indexes in the signal buffer. */
 export const SIGNAL_WRITES = 0;
@@ -94,17 +95,46 @@ export interface JournalStageInit {
   channels: readonly string[];
 }
 
+/**
+ * An order book snapshot the capture thread fetched, on its way to the journal (or, with --no-journal
+ * --table, to the upload stage). It travels in a message, not in the ring: a book is MiBs, more than
+ * the ring's largest record, and must not take the ring's room from frames. The body's buffer is
+ * transferred, not copied.
+ */
+export interface SnapshotDelivery extends SnapshotFetch {
+  /** Numbers the snapshots of a run: the stage's report names it. */
+  id: number;
+}
+
+/** What the stage that took a snapshot reports (the main thread logs it). */
+export interface SnapshotReport {
+  id: number;
+  pair: string;
+  /** `journaled` (journal stage), `queued` (upload stage, --no-journal), or not kept and why. */
+  outcome: "journaled" | "queued" | "dropped";
+  reason?: string;
+  form?: SnapshotBodyForm;
+  bodyBytes: number;
+  /** When the body is a JSON object with `bids` and `asks` arrays: their lengths. */
+  bids?: number;
+  asks?: number;
+}
+
 /** Main thread -> journal stage. */
 export type JournalStageControl =
   /**
    * The publisher has closed the ring: journal what is in it, then `leftovers` (records that did not
    * fit in the ring before the close deadline: own records and a loss marker), then close.
    */
-  { type: "finish"; leftovers: QueueRecord[] };
+  | { type: "finish"; leftovers: QueueRecord[] }
+  /** A snapshot to journal as obcap's own record (journal-stage.ts says when). */
+  | { type: "snapshot"; snapshot: SnapshotDelivery };
 
 export type JournalStats = AppenderStats & {
   /** The journal's disk: size, budget, free space, compression, deletions (journal-keeper.ts). */
   disk?: KeeperStats;
+  /** Of `ownLines`: order book snapshot records. */
+  snapshotLines?: number;
 };
 
 export type JournalStageMessage =
@@ -116,6 +146,8 @@ export type JournalStageMessage =
   | { type: "warning"; message: string }
   /** The `--out` copy skipped lines (its reader is behind or gone); sent at most once a second while it grows. */
   | { type: "tee-skipped"; skippedLines: number; reason?: string }
+  /** A snapshot was journaled (or dropped: the journal was already closed). */
+  | { type: "snapshot"; report: SnapshotReport }
   /** The ring is closed and drained; every line is written, synced, and the segment closed. */
   | { type: "done"; stats: JournalStats };
 

@@ -20,6 +20,13 @@
  * record of reason "shutdown" covers them, so every frame received is journaled or counted and
  * covered. If the disk does not answer at all, the main thread stops waiting and counts what the
  * shared counter says was not written.
+ *
+ * Order book snapshots come in messages, not through the ring (journal-protocol.ts, SnapshotDelivery),
+ * and are journaled as obcap's own records (model/order-book-snapshot.ts) by the loop, between drains.
+ * Two rules keep the journal's promise that "every record received before the last line's receive
+ * time is journaled" (previous-run.ts reads the restart gap from it): a snapshot waits until the ring
+ * has given this run's first record (the run's opening records come first), and its line's `rx` is no
+ * later than the last ring record's (the record itself keeps the true fetch times).
  */
 import { openSync } from "node:fs";
 import type { LineStream } from "./appender.ts";
@@ -32,8 +39,10 @@ import { TeeOutput } from "./tee-output.ts";
 import { nowMicros } from "../base/clock.ts";
 import { describeError, isObcapError, obcapError } from "../base/errors.ts";
 import { gapRecord } from "../model/gap-record.ts";
+import { buildSnapshotRecord } from "../model/order-book-snapshot.ts";
 import {
-  journalCounters, SIGNAL_ROTATIONS, SIGNAL_WRITES, type JournalStats, type JournalStageControl, type JournalStageInit, type JournalStageMessage,
+  journalCounters, SIGNAL_ROTATIONS, SIGNAL_WRITES,
+  type JournalStats, type JournalStageControl, type JournalStageInit, type JournalStageMessage, type SnapshotDelivery,
 } from "./journal-protocol.ts";
 
 /** Records per drain call; the loop checks timers between calls. */
@@ -52,6 +61,15 @@ export class JournalStage {
   private readonly finish = Promise.withResolvers<QueueRecord[]>();
   private keeper: JournalKeeper | undefined;
   private teeReported = { skippedLines: 0, atMs: 0 };
+  /** Snapshots waiting to be journaled by the loop. */
+  private readonly snapshots: SnapshotDelivery[] = [];
+  private snapshotLines = 0;
+  /** Receive time of the last record taken from the ring; undefined before the first. */
+  private lastRingRx: number | undefined;
+  /** Wakes the loop when it sleeps (a snapshot came). */
+  private wake: () => void = () => {};
+  /** The journal is closed (done or fatal): snapshots from now on are dropped. */
+  private closed = false;
 
   constructor(
     private readonly init: JournalStageInit,
@@ -64,6 +82,11 @@ export class JournalStage {
 
   control(message: JournalStageControl): void {
     if (message.type === "finish") this.finish.resolve(message.leftovers);
+    else if (message.type === "snapshot") {
+      if (this.closed) this.dropSnapshot(message.snapshot, "the journal was already closed");
+      else this.snapshots.push(message.snapshot);
+      this.wake();
+    }
   }
 
   /** Runs until the ring is closed, drained and finished (then "done"), or a journal I/O error ("fatal"). */
@@ -84,12 +107,18 @@ export class JournalStage {
       await this.journalRing(consumer, appender);
       if (counters.abandonRequested()) await this.abandonRing(consumer, appender);
       for (const record of await this.finish.promise) this.take(appender, record.payload instanceof Uint8Array ? record.payload : UTF8_ENCODER.encode(record.payload), record.rxMicros, record.kind);
+      // A slow disk at the deadline: the frames were skipped, and MiBs of books would only delay the end.
+      if (counters.abandonRequested()) for (const snapshot of this.snapshots.splice(0)) this.dropSnapshot(snapshot, "the shutdown deadline came first");
+      else this.journalSnapshots(appender, true);
+      this.closed = true;
       this.keeper?.close();
       appender.close();
       this.reportTee(appender, true);
       this.post({ type: "done", stats: this.statsOf(appender) });
     } catch (err) {
+      this.closed = true;
       this.keeper?.close();
+      for (const snapshot of this.snapshots.splice(0)) this.dropSnapshot(snapshot, "the journal failed");
       this.post({ type: "fatal", ...describe(err), stats: this.statsOf(appender) });
     }
   }
@@ -159,7 +188,38 @@ export class JournalStage {
 
   private statsOf(appender: JournalAppender): JournalStats {
     const disk = this.keeper?.stats();
-    return { ...appender.stats(), ...(disk ? { disk } : {}) };
+    return { ...appender.stats(), ...(disk ? { disk } : {}), ...(this.snapshotLines > 0 ? { snapshotLines: this.snapshotLines } : {}) };
+  }
+
+  /**
+   * Journals the snapshots waiting, once the ring has given this run's first record (or at the end,
+   * `final`): see the file comment. Each line's receive time is at most the last ring record's.
+   */
+  private journalSnapshots(appender: JournalAppender, final: boolean): void {
+    if (this.snapshots.length === 0 || (this.lastRingRx === undefined && !final)) return;
+    for (const snapshot of this.snapshots.splice(0)) {
+      let built: ReturnType<typeof buildSnapshotRecord>;
+      try {
+        built = buildSnapshotRecord(snapshot);
+      } catch (err) {
+        this.dropSnapshot(snapshot, describeError(err));
+        continue;
+      }
+      const rx = Math.trunc(Math.min(snapshot.receivedMicros, this.lastRingRx ?? snapshot.receivedMicros));
+      appender.appendOwn(built.record, rx);
+      this.snapshotLines++;
+      this.post({
+        type: "snapshot",
+        report: {
+          id: snapshot.id, pair: snapshot.pair, outcome: "journaled", form: built.form, bodyBytes: snapshot.body.length,
+          ...(built.bids === undefined ? {} : { bids: built.bids, asks: built.asks }),
+        },
+      });
+    }
+  }
+
+  private dropSnapshot(snapshot: SnapshotDelivery, reason: string): void {
+    this.post({ type: "snapshot", report: { id: snapshot.id, pair: snapshot.pair, outcome: "dropped", reason, bodyBytes: snapshot.body.length } });
   }
 
   /** The normal loop: every record to the journal, until the ring is closed and empty or abandon is asked. */
@@ -171,6 +231,7 @@ export class JournalStage {
     let waiting: Promise<void> | undefined;
     for (;;) {
       if (counters.abandonRequested()) return;
+      this.journalSnapshots(appender, false);
       const taken = consumer.drain(onRecord, DRAIN_CHUNK_RECORDS);
       const now = performance.now();
       if (now - lastProgressMs >= init.progressEveryMs) {
@@ -196,9 +257,17 @@ export class JournalStage {
       waiting ??= consumer.waitForData().finally(() => (waiting = undefined));
       const dueMs = appender.msUntilDue(performance.now());
       const wakeMs = this.keeper?.hasWork() ? 1 : Math.min(init.progressEveryMs, dueMs ?? init.progressEveryMs);
+      if (this.snapshots.length > 0 && this.lastRingRx !== undefined) continue; // came while the ring was drained
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([waiting, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, wakeMs))))]);
+      await Promise.race([
+        waiting,
+        new Promise<void>((resolve) => {
+          this.wake = resolve;
+          timer = setTimeout(resolve, Math.max(1, wakeMs));
+        }),
+      ]);
       clearTimeout(timer);
+      this.wake = () => {};
       lastYieldMs = performance.now();
     }
   }
@@ -227,6 +296,7 @@ export class JournalStage {
   }
 
   private take(appender: JournalAppender, bytes: Uint8Array, rxMicros: number, kind: number): void {
+    this.lastRingRx = rxMicros;
     if (kind === RECORD_KIND.frame) appender.append(bytes, rxMicros);
     else if (kind === RECORD_KIND.own) appender.appendOwn(UTF8.decode(bytes), rxMicros);
     else if (kind === RECORD_KIND.loss) {

@@ -50,6 +50,18 @@ export interface ConnectionSnapshot {
   lastDataAgeMs?: number;
 }
 
+/** Order book snapshots (the snapshot fetcher's stats fit this shape). */
+export interface SnapshotsSnapshot {
+  /** Bodies fetched and handed to the pipeline. */
+  fetched: number;
+  /** Snapshots given up (attempts used up, HTTP 4xx, body too large). */
+  failed: number;
+  /** Attempts retried (network errors, timeouts, 429, 5xx). */
+  retries: number;
+  /** Receive time (µs) of each pair's latest snapshot. */
+  lastFetchedMicros: Readonly<Record<string, number>>;
+}
+
 /** The ring and its overflow (the FramePublisher's stats plus the ring's size). */
 export interface QueueSnapshot extends FramePublisherStats {
   ringCapacityBytes: number;
@@ -68,6 +80,8 @@ export interface CaptureSnapshot {
   journal?: JournalSnapshot;
   disk?: DiskSnapshot;
   connection?: ConnectionSnapshot;
+  /** Absent when the capture takes no snapshots (no `orders` channel). */
+  snapshots?: SnapshotsSnapshot;
 }
 
 /** Renders `snapshot` as Prometheus text. */
@@ -147,6 +161,15 @@ export function captureRegistry(s: CaptureSnapshot): MetricRegistry {
     r.gauge("obcap_connected", "1 while a subscribed connection to the exchange is open").set(c.connected ? 1 : 0);
     if (c.lastFrameAgeMs >= 0) r.gauge("obcap_feed_last_frame_age_seconds", "Seconds since the last frame of any kind (data or heartbeat reply) on the current connection").set(c.lastFrameAgeMs / 1000);
     if (c.lastDataAgeMs !== undefined && c.lastDataAgeMs >= 0) r.gauge("obcap_feed_last_data_age_seconds", "Seconds since the last market-data frame on the current connection").set(c.lastDataAgeMs / 1000);
+  }
+
+  const sn = s.snapshots;
+  if (sn) {
+    r.counter("obcap_snapshots_fetched_total", "Order book snapshots (REST group=2) fetched and handed to the journal").set(sn.fetched);
+    r.counter("obcap_snapshots_failed_total", "Order book snapshots given up (attempts used up, HTTP 4xx, body too large)").set(sn.failed);
+    r.counter("obcap_snapshot_retries_total", "Order book snapshot requests retried (network errors, timeouts, 429, 5xx)").set(sn.retries);
+    const age = r.gauge("obcap_last_snapshot_age_seconds", "Seconds since the latest order book snapshot of each pair was received", ["pair"]);
+    for (const [pair, micros] of sortedEntries(sn.lastFetchedMicros)) age.set(Math.max(0, (s.nowMicros - micros) / 1e6), { pair });
   }
   return r;
 }

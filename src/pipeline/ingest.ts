@@ -17,7 +17,7 @@ import type { StoredItems } from "./stored-item.ts";
 /** What one recorded line comes to. */
 export type Ingested =
   /** Items to write (an event, a chain gap and its event, or the gap items of an own record). */
-  | { kind: "items"; items: Item[]; decoded: Extract<DecodeResult, { kind: "event" | "gap" }> }
+  | { kind: "items"; items: Item[]; decoded: Extract<DecodeResult, { kind: "event" | "gap" | "snapshot" }> }
   /** Nothing to store: a blank line, a control frame, a channel or event obcap does not store. */
   | { kind: "skip"; decoded?: DecodeResult }
   /** Cannot be stored; `code` says why (E_FRAME_* or E_JOURNAL_LINE). */
@@ -58,7 +58,8 @@ export function ingestRecorded(recorded: RecordedLine, stored: StoredItems): Ing
 function ingestDecoded(decoded: DecodeResult, stored: StoredItems, rxMicros: number | undefined): Ingested {
   switch (decoded.kind) {
     case "event":
-    case "gap": {
+    case "gap":
+    case "snapshot": {
       const outcome = stored.take(decoded);
       if (outcome.kind === "unstorable") return { kind: "bad", code: "E_FRAME_UNSTORABLE", reason: outcome.reason, ...(rxMicros === undefined ? {} : { rxMicros }) };
       return { kind: "items", items: outcome.items, decoded };
@@ -92,6 +93,7 @@ export class IngestCounter {
     if (decoded === undefined) return;
     countChannelFrame(this.stats, decoded, rxMicros);
     if (decoded.kind === "event") this.stats.events++;
+    else if (decoded.kind === "snapshot") this.stats.snapshots = (this.stats.snapshots ?? 0) + 1;
     else if (decoded.kind === "unknown") {
       const kind = own ? decoded.event : `${decoded.event}@${decoded.channel.replace(/_[a-z0-9-]+$/, "")}`;
       const seen = this.stats.unknown[kind] ?? 0;

@@ -6,7 +6,7 @@
  */
 import { describeError, obcapError } from "../base/errors.ts";
 import { readCheckpoint, writeCheckpoint, type JournalPosition } from "../journal/checkpoint.ts";
-import { parseRecordedLine, type RecordedLine } from "../journal/journal-line.ts";
+import { MAX_OWN_LINE_BYTES, parseRecordedLine, startsLikeOwnLine, type RecordedLine } from "../journal/journal-line.ts";
 import { SIGNAL_ROTATIONS, SIGNAL_WRITES, type JournalSettings } from "../journal/journal-protocol.ts";
 import { Quarantine } from "../journal/quarantine.ts";
 import { deleteAcknowledgedSegments } from "../journal/retention.ts";
@@ -18,6 +18,9 @@ import type { SourceEntry, UploadSource } from "./upload-source.ts";
  * about as long as its frame. Such a frame is quarantined as E_FRAME_OVERSIZE.
  */
 export const MAX_STORED_LINE_BYTES = 350 * 1024;
+// obcap's own lines (`{"rx":…,"obcap":…}`, which no network frame can take) may be longer, up to
+// MAX_OWN_LINE_BYTES: an order book snapshot record is MiBs, and becomes chunk items of 256 KiB
+// (store/dynamodb/snapshot-item.ts).
 /** Retention runs this often (and once at start-up). */
 const RETENTION_EVERY_MS = 60_000;
 
@@ -160,8 +163,17 @@ export class JournalSource implements UploadSource<JournalPosition> {
 
 /** A journal line as the ingest step reads it, or why it cannot be read. */
 function entryOfLine(line: Uint8Array): SourceEntry {
-  if (line.length > MAX_STORED_LINE_BYTES) {
-    return { bad: { code: "E_FRAME_OVERSIZE", reason: `journal line of ${line.length} bytes: larger than a DynamoDB item can hold (400 KB)` }, raw: line };
+  if (line.length > MAX_STORED_LINE_BYTES && (line.length > MAX_OWN_LINE_BYTES || !startsLikeOwnLine(line))) {
+    const own = startsLikeOwnLine(line);
+    return {
+      bad: {
+        code: "E_FRAME_OVERSIZE",
+        reason: own
+          ? `journal line of obcap's own record of ${line.length} bytes: longer than the ${MAX_OWN_LINE_BYTES} bytes such a record may have`
+          : `journal line of ${line.length} bytes: larger than a DynamoDB item can hold (400 KB)`,
+      },
+      raw: line,
+    };
   }
   let text: string;
   try {

@@ -16,8 +16,14 @@ export interface PipelineStats {
   settledFrames?: number;
   /** Order and trade events decoded. */
   events: number;
-  /** Items DynamoDB acknowledged, or journal lines written. */
+  /** Items DynamoDB acknowledged (events and gap records: coverage items not counted), or journal lines written. */
   written: number;
+  /** Coverage items DynamoDB acknowledged (docs/data-model.md "Coverage items"); absent without a table. */
+  coverageWritten?: number;
+  /** Order book snapshot records decoded and checked (each becomes chunk items); absent before the first. */
+  snapshots?: number;
+  /** Chunk items of snapshots DynamoDB acknowledged (not in `written`, like coverage items); absent without a table. */
+  snapshotItemsWritten?: number;
   /** Same key twice inside one batch: the later copy was kept. */
   duplicatesDropped: number;
   /** Frames rejected by the decoder (bad UTF-8, bad JSON, schema), by code. */
@@ -84,7 +90,9 @@ export function emptyPipelineStats(): PipelineStats {
 
 /** Copies the batch writer's counts, and the in-batch duplicates the uploader dropped, into `stats`. */
 export function copyWriteStats(stats: PipelineStats, w: BatchWriterStats, duplicatesDropped: number): void {
-  stats.written = w.written;
+  // Coverage items are bookkeeping: "written" stays events + gap records, as every summary adds it up.
+  stats.written = w.written - w.coverageWritten;
+  stats.coverageWritten = w.coverageWritten;
   stats.requests = w.requests;
   stats.retryRequests = w.retryRequests;
   stats.retriedItems = w.retriedItems;

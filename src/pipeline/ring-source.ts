@@ -5,6 +5,9 @@
  * Positions count frames: an own record takes the position of the frame before it, so the
  * acknowledged position is the number of frames settled. There is no checkpoint and no quarantine:
  * a crash loses what is queued, and a frame that cannot be stored is counted and logged.
+ *
+ * Order book snapshots come in messages (too large for the ring: journal-protocol.ts), as own records
+ * read before the next ring records ({@link RingSource.addOwn}).
  */
 import { RingConsumer } from "../queue/ring.ts";
 import { decodeLoss, RECORD_KIND, type QueueRecord } from "../queue/frame-publisher.ts";
@@ -22,6 +25,9 @@ export class RingSource implements UploadSource<number> {
   private leftoversTaken = false;
   private waiting: Promise<void> | undefined;
   private readonly finished = Promise.withResolvers<void>();
+  /** Own records that came in messages (snapshots), read before the next ring records. */
+  private own: Array<{ record: string; rxMicros: number }> = [];
+  private ownArrived: (() => void) | undefined;
 
   constructor(ring: SharedArrayBuffer, private readonly channels: readonly string[]) {
     this.consumer = new RingConsumer(ring);
@@ -33,7 +39,19 @@ export class RingSource implements UploadSource<number> {
     this.finished.resolve();
   }
 
+  /** An own record (a snapshot record) to read next. */
+  addOwn(record: string, rxMicros: number): void {
+    this.own.push({ record, rxMicros });
+    this.ownArrived?.();
+  }
+
   read(max: number, _final: boolean, take: (entry: SourceEntry, position: number) => void): number {
+    if (this.own.length > 0) {
+      const own = this.own;
+      this.own = [];
+      for (const { record, rxMicros } of own) take({ recorded: { kind: "own", rxMicros, record }, raw: ENCODER.encode(record.slice(0, 200)), text: record }, this.frames);
+      return own.length;
+    }
     const onRecord = (bytes: Uint8Array, rxMicros: number, kind: number) => this.takeRecord(bytes, rxMicros, kind, take);
     const taken = this.consumer.drain(onRecord, max);
     if (taken > 0 || this.leftovers === undefined || this.leftoversTaken || !this.consumer.isClosedAndEmpty()) return taken;
@@ -45,13 +63,15 @@ export class RingSource implements UploadSource<number> {
   }
 
   isDone(): boolean {
-    return this.leftoversTaken && this.consumer.isClosedAndEmpty();
+    return this.leftoversTaken && this.consumer.isClosedAndEmpty() && this.own.length === 0;
   }
 
   waitForData(): Promise<unknown> | undefined {
-    if (this.consumer.isClosedAndEmpty()) return this.finished.promise; // only the finish message is awaited now
+    if (this.own.length > 0) return undefined;
+    const ownArrived = new Promise<void>((resolve) => (this.ownArrived = resolve));
+    if (this.consumer.isClosedAndEmpty()) return Promise.race([this.finished.promise, ownArrived]); // only the finish message (or a snapshot) now
     this.waiting ??= this.consumer.waitForData().finally(() => (this.waiting = undefined));
-    return this.waiting;
+    return Promise.race([this.waiting, ownArrived]);
   }
 
   housekeeping(): void {}

@@ -4,7 +4,7 @@
  * ring itself), turns them into items (ingest.ts) and writes them to DynamoDB.
  */
 import type { JournalPosition } from "../journal/checkpoint.ts";
-import type { JournalSettings } from "../journal/journal-protocol.ts";
+import type { JournalSettings, SnapshotDelivery, SnapshotReport } from "../journal/journal-protocol.ts";
 import type { PipelineStats } from "./pipeline-stats.ts";
 import type { ConcurrencySettings } from "../store/dynamodb/write-concurrency.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
@@ -46,7 +46,9 @@ export type UploaderControl =
    */
   | { type: "finish"; leftovers?: QueueRecord[] }
   /** Shutdown deadline: checkpoint what is acknowledged now and report done. */
-  | { type: "abort" };
+  | { type: "abort" }
+  /** An order book snapshot to store (--no-journal --table only: with a journal it comes through the journal). */
+  | { type: "snapshot"; snapshot: SnapshotDelivery };
 
 export interface UploaderStats extends PipelineStats {
   /** Records written to the quarantine. */
@@ -69,6 +71,8 @@ export type UploaderMessage =
   | { type: "progress"; stats: UploaderStats }
   | { type: "rejected"; code: string; message: string; count: number }
   | { type: "unknown-kind"; kind: string; sample: string }
+  /** A snapshot was queued for upload, or dropped (the upload had already ended). */
+  | { type: "snapshot"; report: SnapshotReport }
   | { type: "retry"; message: string }
   /** Something worth a warning in the log (DynamoDB silent for long, a checkpoint oddity). */
   | { type: "note"; message: string }

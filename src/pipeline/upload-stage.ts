@@ -22,6 +22,7 @@ import { JournalSource } from "./journal-source.ts";
 import { copyWriteStats, emptyPipelineStats } from "./pipeline-stats.ts";
 import { RingSource } from "./ring-source.ts";
 import { StoredItems } from "./stored-item.ts";
+import { buildSnapshotRecord } from "../model/order-book-snapshot.ts";
 import type { UploaderControl, UploaderInit, UploaderMessage, UploaderStats } from "./upload-protocol.ts";
 import type { SourceEntry, UploadSource } from "./upload-source.ts";
 import { ItemUploader } from "./uploader.ts";
@@ -74,8 +75,15 @@ export class UploadStage {
     });
   }
 
-  /** finish: upload to the end of the source. abort: checkpoint now and report done at once. */
+  /**
+   * finish: upload to the end of the source. abort: checkpoint now and report done at once. snapshot
+   * (--no-journal --table): store it as an own record of the ring.
+   */
   control(message: UploaderControl): void {
+    if (message.type === "snapshot") {
+      this.takeSnapshot(message.snapshot);
+      return;
+    }
     if (message.type === "finish") {
       this.finishing = true;
       if (this.source instanceof RingSource) this.source.finish(message.leftovers ?? []);
@@ -220,6 +228,24 @@ export class UploadStage {
     uploader.take(ingested.kind === "items" ? ingested.items : NO_ITEMS, position);
   }
 
+  /** A snapshot that came in a message: into the ring source as an own record (see RingSource.addOwn). */
+  private takeSnapshot(snapshot: Extract<UploaderControl, { type: "snapshot" }>["snapshot"]): void {
+    const source = this.source;
+    const report = { id: snapshot.id, pair: snapshot.pair, bodyBytes: snapshot.body.length };
+    if (!(source instanceof RingSource) || this.ended) {
+      this.post({ type: "snapshot", report: { ...report, outcome: "dropped", reason: this.ended ? "the upload had already ended" : "this upload stage reads the journal" } });
+      return;
+    }
+    try {
+      const built = buildSnapshotRecord(snapshot);
+      source.addOwn(built.record, Math.trunc(snapshot.receivedMicros));
+      this.post({ type: "snapshot", report: { ...report, outcome: "queued", form: built.form, ...(built.bids === undefined ? {} : { bids: built.bids, asks: built.asks }) } });
+    } catch (err) {
+      this.post({ type: "snapshot", report: { ...report, outcome: "dropped", reason: describeError(err) } });
+    }
+    this.wake();
+  }
+
   private housekeeping(uploader: ItemUploader<JournalPosition | number>): void {
     if (this.ended) return;
     const now = Date.now();
@@ -272,7 +298,13 @@ export class UploadStage {
 
   private snapshot(): UploaderStats {
     const s = this.stats;
-    if (this.writer) copyWriteStats(s, this.writer.stats(), this.uploader?.duplicatesDropped ?? 0);
+    if (this.writer) {
+      copyWriteStats(s, this.writer.stats(), this.uploader?.duplicatesDropped ?? 0);
+      // Snapshot chunks are counted on their own, like coverage items ("written" = events and gap records).
+      const chunks = this.uploader?.snapshotItemsWritten ?? 0;
+      s.written -= chunks;
+      s.snapshotItemsWritten = chunks;
+    }
     const source = this.source;
     if (source instanceof JournalSource) {
       const { backlogBytes, backlogSegments, checkpoint } = source.figures();

@@ -15,10 +15,17 @@ import type { StoredItems } from "../pipeline/stored-item.ts";
 import { parseRecordedLine } from "../journal/journal-line.ts";
 
 export type LineOutcome =
-  /** An event's item; `chainGaps` holds a gap item when the event_id chain broke just before it. */
+  /**
+   * An event's item, and the items stored before it with the same position: in `chainGaps`, the
+   * coverage item of its hour the first time this replay meets that hour (the capture's own rule,
+   * stored-item.ts), then a gap item when the event_id chain broke just before it. (The name is
+   * older than coverage records; replay-run.ts writes them all before the event.)
+   */
   | { kind: "event"; item: Item; chainGaps: Item[] }
-  /** A gap record of a capture journal (its `obcap` line form): one gap item per channel, like the capture stored. */
+  /** A gap record of a capture journal (its `obcap` line form): one gap item per channel, like the capture stored, and their coverage item the first time. */
   | { kind: "gap"; items: Item[] }
+  /** An order book snapshot record of a capture journal (or of an `export --format journal`): its chunk items, like the capture stored. */
+  | { kind: "snapshot"; items: Item[] }
   /** Nothing to store: a blank line, a control frame (`bts:*`), a channel or event obcap does not store. */
   | { kind: "skip"; what: SkipKind }
   | { kind: "bad"; reason: string };
@@ -36,8 +43,9 @@ const REASON_MAX_CHARS = 400;
 
 /**
  * Maps one line (without its `\n`) of a journal or plain recording. `stored` is the capture's own
- * frame -> items mapping (with the table's shard count and the event_id chain state), so a replay
- * writes exactly the items, gap records included, that the capture wrote.
+ * frame -> items mapping (with the table's shard count, the event_id chain state and the coverage
+ * items already attached), so a replay writes exactly the items, gap records and coverage records
+ * included, that the capture wrote.
  */
 export function mapRecordedLine(line: string, stored: StoredItems): LineOutcome {
   const recorded = parseRecordedLine(line);
@@ -48,6 +56,7 @@ export function mapRecordedLine(line: string, stored: StoredItems): LineOutcome 
       return { kind: "bad", reason: recorded.kind === "broken" ? recorded.reason : `${ingested.code}: ${oneLine(ingested.reason)}` };
     case "items": {
       if (ingested.decoded.kind === "gap") return { kind: "gap", items: ingested.items };
+      if (ingested.decoded.kind === "snapshot") return { kind: "snapshot", items: ingested.items };
       const items = ingested.items;
       const item = items.pop()!;
       if (!("rxMicros" in recorded)) delete item.rx;

@@ -7,8 +7,11 @@
  * (Bitstamp frames are) a character index is a byte index, so lines are cut from the string with
  * `indexOf("\n")`. A block holding other bytes falls back to per-line decoding, which also pins down
  * which line is not valid UTF-8. Memory stays bounded: a line longer than `maxLineBytes` is not
- * buffered, only measured and reported as bad.
+ * buffered, only measured and reported as bad. A line of obcap's own record (`{"rx":…,"obcap":…}`,
+ * which no recorded frame takes) has its own bound, `maxOwnLineBytes`: an order book snapshot record
+ * is MiBs (model/order-book-snapshot.ts).
  */
+import { startsLikeOwnLine } from "../journal/journal-line.ts";
 
 /** Complete lines of one chunk. */
 export interface LineBatch {
@@ -23,6 +26,8 @@ export interface LineBatch {
 }
 
 const NEWLINE = 10;
+/** Enough of a line to tell an own record's line (`{"rx":<up to 17 digits>,"obcap":`). */
+const OWN_PREFIX_BYTES = 32;
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 export class LineSplitter {
@@ -39,11 +44,13 @@ export class LineSplitter {
    * @param startOffset byte offset of the first byte pushed (a resume point)
    * @param startLine line number of the first line pushed (1 at the start of an input)
    * @param maxLineBytes longer lines are reported as bad without being kept in memory
+   * @param maxOwnLineBytes the same for lines of obcap's own records (default: `maxLineBytes`)
    */
   constructor(
     startOffset: number,
     startLine: number,
     private readonly maxLineBytes: number,
+    private readonly maxOwnLineBytes = maxLineBytes,
   ) {
     this.lineStart = startOffset;
     this.nextLine = startLine;
@@ -96,7 +103,7 @@ export class LineSplitter {
       this.skippedBytes += bytes.length;
       return;
     }
-    if (this.carryBytes + bytes.length > this.maxLineBytes) {
+    if (this.carryBytes + bytes.length > this.carriedLimit(bytes)) {
       this.skippedBytes = this.carryBytes + bytes.length;
       this.carry = [];
       this.carryBytes = 0;
@@ -113,11 +120,12 @@ export class LineSplitter {
     const contentTail = hasNewline ? tail.subarray(0, tail.length - 1) : tail;
     const priorBytes = this.skippedBytes >= 0 ? this.skippedBytes : this.carryBytes;
     const consumed = priorBytes + tail.length;
-    if (this.skippedBytes >= 0 || this.carryBytes + contentTail.length > this.maxLineBytes) {
+    const limit = this.skippedBytes >= 0 ? this.maxLineBytes : this.carriedLimit(contentTail);
+    if (this.skippedBytes >= 0 || this.carryBytes + contentTail.length > limit) {
       this.skippedBytes = -1;
       this.carry = [];
       this.carryBytes = 0;
-      this.emitBad(batch, consumed, tooLong(priorBytes + contentTail.length, this.maxLineBytes));
+      this.emitBad(batch, consumed, tooLong(priorBytes + contentTail.length, limit));
       return;
     }
     const line = new Uint8Array(this.carryBytes + contentTail.length);
@@ -145,9 +153,9 @@ export class LineSplitter {
       const base = this.lineStart;
       let from = 0;
       for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
-        if (nl - from > this.maxLineBytes) {
+        if (nl - from > this.maxLineBytes && nl - from > this.limitOf(block.subarray(from, nl))) {
           this.lineStart = base + from;
-          this.emitBad(batch, nl + 1 - from, tooLong(nl - from, this.maxLineBytes));
+          this.emitBad(batch, nl + 1 - from, tooLong(nl - from, this.limitOf(block.subarray(from, nl))));
         } else {
           batch.texts.push(text.slice(from, nl));
           batch.ends.push(base + nl + 1);
@@ -160,10 +168,30 @@ export class LineSplitter {
     }
     let from = 0;
     for (let nl = block.indexOf(NEWLINE); nl >= 0; nl = block.indexOf(NEWLINE, from)) {
-      if (nl - from > this.maxLineBytes) this.emitBad(batch, nl + 1 - from, tooLong(nl - from, this.maxLineBytes));
+      const limit = nl - from > this.maxLineBytes ? this.limitOf(block.subarray(from, nl)) : this.maxLineBytes;
+      if (nl - from > limit) this.emitBad(batch, nl + 1 - from, tooLong(nl - from, limit));
       else this.emitDecoded(batch, block.subarray(from, nl), nl + 1 - from);
       from = nl + 1;
     }
+  }
+
+  /** The length bound of a line that starts with `line` (its first bytes at least). */
+  private limitOf(line: Uint8Array): number {
+    return startsLikeOwnLine(line.subarray(0, OWN_PREFIX_BYTES)) ? Math.max(this.maxLineBytes, this.maxOwnLineBytes) : this.maxLineBytes;
+  }
+
+  /** The bound of the line being carried, whose next bytes are `next`. */
+  private carriedLimit(next: Uint8Array): number {
+    if (this.maxOwnLineBytes <= this.maxLineBytes) return this.maxLineBytes;
+    const head = new Uint8Array(Math.min(OWN_PREFIX_BYTES, this.carryBytes + next.length));
+    let at = 0;
+    for (const part of [...this.carry, next]) {
+      if (at >= head.length) break;
+      const n = Math.min(part.length, head.length - at);
+      head.set(part.subarray(0, n), at);
+      at += n;
+    }
+    return this.limitOf(head);
   }
 
   /** One line's bytes (without `\n`) that used `consumed` bytes of input. */

@@ -15,6 +15,7 @@ import type { ItemUploader } from "../pipeline/uploader.ts";
 import type { ReplayInput } from "./inputs.ts";
 import { InputProblem, openInput, type InputReader, type StdinSource } from "./input-stream.ts";
 import { LineSplitter, type LineBatch } from "./line-splitter.ts";
+import { MAX_OWN_LINE_BYTES } from "../journal/journal-line.ts";
 import { mapRecordedLine, type SkipKind } from "./line-mapper.ts";
 import { StoredItems } from "../pipeline/stored-item.ts";
 import type { ProgressFigures } from "./progress.ts";
@@ -55,6 +56,8 @@ export interface ReplaySummary {
   events: number;
   /** Gap records of a capture journal, stored as gap items. */
   gaps: number;
+  /** Order book snapshot records of a capture journal, stored as chunk items. */
+  snapshots: number;
   skipped: Record<SkipKind, number>;
   /** Bad lines and unreadable inputs met in this run. */
   badLines: number;
@@ -100,6 +103,7 @@ class ReplayRun {
       lines: 0,
       events: 0,
       gaps: 0,
+      snapshots: 0,
       skipped: { blank: 0, control: 0, "not-stored": 0, other: 0 },
       badLines: 0,
       badLinesBefore: options.resumeFrom?.badLines ?? 0,
@@ -134,7 +138,7 @@ class ReplayRun {
   /** One input from `start` (offset and line of the last line already done). */
   private async replayInput(index: number, start: ReplayPosition): Promise<void> {
     const input = this.options.inputs[index]!;
-    const splitter = new LineSplitter(start.offset, start.line + 1, this.options.maxLineBytes);
+    const splitter = new LineSplitter(start.offset, start.line + 1, this.options.maxLineBytes, MAX_OWN_LINE_BYTES);
     try {
       this.reader = await openInput(input, start.offset, this.options.stdin);
       let pending: Promise<Uint8Array | undefined> | undefined = this.reader.read();
@@ -235,11 +239,14 @@ class ReplayRun {
           return false;
         }
         this.bad(index, { input: index, offset: ends[i]!, line }, where, reason);
-      } else if (outcome.kind === "event" || outcome.kind === "gap") {
+      } else if (outcome.kind === "event" || outcome.kind === "gap" || outcome.kind === "snapshot") {
         const position = { input: index, offset: ends[i]!, line };
         if (outcome.kind === "event") {
           s.events++;
           uploader?.take([...outcome.chainGaps, outcome.item], position);
+        } else if (outcome.kind === "snapshot") {
+          s.snapshots++;
+          uploader?.take(outcome.items, position);
         } else {
           s.gaps++;
           uploader?.take(outcome.items, position);

@@ -21,7 +21,9 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/base/atomic-file.test.ts",
   "tests/unit/base/errors.test.ts",
   "tests/unit/base/log-throttle.test.ts",
+  "tests/unit/base/sha256.test.ts",
   "tests/unit/model/gap-record.test.ts",
+  "tests/unit/model/order-book-snapshot.test.ts",
   // queue
   "tests/unit/queue/ring.test.ts",
   "tests/unit/queue/ring-property.test.ts",
@@ -37,10 +39,13 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/exchange/bitstamp/overlap-merge.test.ts",
   "tests/unit/exchange/bitstamp/reconnect-policy.test.ts",
   "tests/unit/exchange/bitstamp/schemas.test.ts",
+  "tests/unit/exchange/bitstamp/snapshot-fetcher.test.ts",
   // pipeline
   "tests/unit/pipeline/batcher.test.ts",
   "tests/unit/pipeline/chain-tracker.test.ts",
+  "tests/unit/pipeline/coverage-tracker.test.ts",
   "tests/unit/pipeline/pipeline-stats.test.ts",
+  "tests/unit/pipeline/snapshot-lines.test.ts",
   "tests/unit/pipeline/stored-item.test.ts",
   "tests/unit/pipeline/upload-stage.test.ts",
   "tests/unit/pipeline/uploader.test.ts",
@@ -48,12 +53,14 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/store/dynamodb/aws-errors.test.ts",
   "tests/unit/store/dynamodb/backoff.test.ts",
   "tests/unit/store/dynamodb/batch-writer.test.ts",
+  "tests/unit/store/dynamodb/coverage.test.ts",
   "tests/unit/store/dynamodb/write-concurrency.test.ts",
   "tests/unit/store/dynamodb/decimal.test.ts",
   "tests/unit/store/dynamodb/item-codec.test.ts",
   "tests/unit/store/dynamodb/item-identity.test.ts",
   "tests/unit/store/dynamodb/item-limits.test.ts",
   "tests/unit/store/dynamodb/keys.test.ts",
+  "tests/unit/store/dynamodb/snapshot-item.test.ts",
   "tests/unit/store/dynamodb/table.test.ts",
   // book
   "tests/unit/book/book-property.test.ts",
@@ -73,6 +80,7 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/journal/journal-keeper.test.ts",
   "tests/unit/journal/journal-line.test.ts",
   "tests/unit/journal/journal-stage.test.ts",
+  "tests/unit/journal/journal-stage-snapshots.test.ts",
   "tests/unit/journal/line-buffer.test.ts",
   "tests/unit/journal/previous-run.test.ts",
   "tests/unit/journal/quarantine.test.ts",
@@ -94,8 +102,10 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/replay/progress.test.ts",
   "tests/unit/replay/replay-checkpoint.test.ts",
   "tests/unit/replay/replay-run.test.ts",
+  "tests/unit/export/csv-rows.test.ts",
   "tests/unit/export/export-run.test.ts",
   "tests/unit/export/time-range.test.ts",
+  "tests/unit/export/snapshot-stream.test.ts",
 ];
 
 /**

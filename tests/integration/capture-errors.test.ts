@@ -200,7 +200,12 @@ describe("while capturing", () => {
     await waitFor(() => log.includes(`received ${frames.length} frames`), { timeoutMs: 20_000, what: () => `the progress line; log: ${log}` });
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    const all = readFileSync(join(dir, "lines.ndjson"), "utf8").trimEnd().split("\n");
+    const lines0 = readFileSync(join(dir, "lines.ndjson"), "utf8").trimEnd().split("\n");
+    // The order book snapshot taken after subscribing is one of obcap's own lines too, somewhere after the start records.
+    const snapshots = lines0.filter((line) => line.includes(',"obcap":{"event":"obcap:snapshot","pair":"btcusd",'));
+    expect(snapshots).toHaveLength(1);
+    expect(lines0.indexOf(snapshots[0]!)).toBeGreaterThanOrEqual(2);
+    const all = lines0.filter((line) => line !== snapshots[0]);
     // The journal's lines: a start record per channel (obcap's own line form), then the frames.
     expect(all.slice(0, 2).every((line) => /^\{"rx":\d{16},"obcap":\{"event":"obcap:gap",.*"reason":"start"\}\}\}$/.test(line))).toBe(true);
     const lines = all.slice(2);

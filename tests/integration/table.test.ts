@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join, resolve } from "node:path";
-import { DeleteTableCommand, GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
 import { createTable, openCaptureTable } from "../../src/store/dynamodb/table.ts";
 import { META_PK, META_SK } from "../../src/store/dynamodb/table-metadata.ts";
@@ -68,7 +68,9 @@ describe("createTable", () => {
 
     const meta = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: META_PK }, sk: { S: META_SK } } }));
     expect(meta.Item?.shards).toEqual({ N: "4" });
-    expect(meta.Item?.schemaVersion).toEqual({ N: "1" });
+    expect(meta.Item?.schemaVersion).toEqual({ N: "2" });
+    // A new table holds nothing written without coverage records: its coverage is complete.
+    expect(meta.Item?.coverage).toEqual({ S: "complete" });
     expect(meta.Item?.createdBy).toEqual({ S: "obcap 0.1.0-test" });
     expect(Number.isNaN(Date.parse(meta.Item?.createdAt?.S ?? ""))).toBe(false);
 
@@ -92,6 +94,17 @@ describe("createTable", () => {
     const result = await createTable({ client, table, shards: 2 });
     expect(result).toMatchObject({ status: "exists", shards: 2, metadata: "written" });
     expect((await openCaptureTable({ client, table })).shards).toBe(2);
+    // Empty when adopted: nothing in it lacks a coverage record.
+    expect(result.metadataItem.coverage).toBe("complete");
+  });
+
+  test("adopting a table that already holds items marks its coverage incomplete", async () => {
+    const table = await testTable("tc-adopt-data", { schema: "keys-only" });
+    await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: "btcusd#orders#2026080910#0" }, sk: { S: "1786269861947000#x" } } }));
+    const result = await createTable({ client, table, shards: 4 });
+    expect(result).toMatchObject({ status: "exists", metadata: "written" });
+    expect(result.metadataItem.coverage).toBe("incomplete");
+    expect((await openCaptureTable({ client, table })).metadata.coverage).toBe("incomplete");
   });
 
   test("refuses a table with other keys and says exactly what differs", async () => {
@@ -121,7 +134,7 @@ describe("openCaptureTable", () => {
     const table = await testTable("oc-ok", { shards: 3 });
     const opened = await openCaptureTable({ client, table });
     expect(opened.shards).toBe(3);
-    expect(opened.metadata.schemaVersion).toBe(1);
+    expect(opened.metadata).toMatchObject({ schemaVersion: 2, coverage: "complete" });
   });
 
   test("reports a missing table with the table create command", async () => {

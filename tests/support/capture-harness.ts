@@ -5,11 +5,13 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, QueryCommand, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { TEST_AWS_ENV } from "./env.ts";
 import { testTempDir } from "./temp-dirs.ts";
 import { waitFor } from "./wait.ts";
 import { META_KEY } from "../../src/store/dynamodb/keys.ts";
+import { COVERAGE_PK } from "../../src/store/dynamodb/coverage.ts";
+import { isSnapshotItem } from "../../src/store/dynamodb/snapshot-item.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = resolve(ROOT, "dist/obcap");
@@ -113,28 +115,68 @@ export function testClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Every item of the table except obcap's metadata item: events and gap records (pk `...#gaps`). */
+/**
+ * Every item of the table except obcap's bookkeeping (the metadata item, coverage items): events and
+ * gap records (pk `...#gaps`).
+ */
 export async function scanEvents(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) if (item.pk?.S !== META_KEY.pk) items.push(item);
+    // Order book snapshot chunks are read with scanSnapshotItems.
+    for (const item of page.Items ?? []) if (item.pk?.S !== META_KEY.pk && item.pk?.S !== COVERAGE_PK && !isSnapshotItem(item)) items.push(item);
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
 }
 
-/** Number of event items (the metadata item left out). */
+/** Every coverage item of the table, in sort-key order (one Query of the coverage partition, paged). */
+export async function scanCoverage(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": { S: COVERAGE_PK } },
+      ExclusiveStartKey: start,
+      ConsistentRead: true,
+    }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** The chunk items of order book snapshots (pk `<pair>#snapshots#<day>`), in key order. */
+export async function scanSnapshotItems(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    for (const item of page.Items ?? []) if (isSnapshotItem(item)) items.push(item);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items.sort((a, b) => (`${a.pk!.S}/${a.sk!.S}` < `${b.pk!.S}/${b.sk!.S}` ? -1 : 1));
+}
+
+/** Number of event and gap items (the metadata item, coverage items and snapshot chunks left out). */
 export async function countItems(client: DynamoDBClient, table: string): Promise<number> {
   let count = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
+    const page = await client.send(new ScanCommand({
+      TableName: table,
+      Select: "COUNT",
+      FilterExpression: "pk <> :meta AND pk <> :coverage AND NOT contains(pk, :snapshots)",
+      ExpressionAttributeValues: { ":meta": { S: META_KEY.pk }, ":coverage": { S: COVERAGE_PK }, ":snapshots": { S: "#snapshots#" } },
+      ExclusiveStartKey: start,
+    }));
     count += page.Count ?? 0;
     start = page.LastEvaluatedKey;
   } while (start);
-  return count - 1; // the metadata item
+  return count;
 }
 
 /**

@@ -6,13 +6,15 @@
  *   batches are; `onWritten` runs once every item of the batch is acknowledged;
  * - `flush()` resolves once everything submitted is acknowledged, and rejects with the fatal error;
  * - after a fatal error `submit()` rejects at once and the batches waiting for a slot are refused;
- * - `stats()`: requests, written, in flight, pending items, as the real one counts them.
+ * - `stats()`: requests, written (coverage items among them counted as `coverageWritten`), in flight,
+ *   pending items, as the real one counts them.
  * Batches are acknowledged by the test (`ack`, `ackAll`), or with `autoAck` in a later task, in the
  * order they were submitted (as DynamoDB answering each request the first time would).
  * Runtime-neutral; the AWS SDK is not loaded (types only).
  */
 import { obcapError, type ObcapError } from "../../src/base/errors.ts";
 import type { BatchWriter, BatchWriterOptions, BatchWriterStats } from "../../src/store/dynamodb/batch-writer.ts";
+import { isCoverageItem } from "../../src/store/dynamodb/coverage.ts";
 import { itemKey } from "../../src/store/dynamodb/item-identity.ts";
 import type { Item } from "../../src/store/dynamodb/item.ts";
 
@@ -38,6 +40,7 @@ export class FakeBatchWriter {
   private active = 0;
   private submittedItems = 0;
   private written = 0;
+  private coverageWritten = 0;
   private fatalError: ObcapError | undefined;
 
   constructor(readonly options: Omit<BatchWriterOptions, "client">, private readonly fake: FakeBatchWriterOptions = {}) {
@@ -74,6 +77,7 @@ export class FakeBatchWriter {
     return {
       requests: this.batches.length,
       written: this.written,
+      coverageWritten: this.coverageWritten,
       retriedItems: 0,
       retryRequests: 0,
       unprocessedItems: 0,
@@ -96,6 +100,7 @@ export class FakeBatchWriter {
     if (b.acked || this.fatalError) return;
     b.acked = true;
     this.written += b.items.length;
+    this.coverageWritten += b.items.filter(isCoverageItem).length;
     this.onWritten.get(b)?.();
     this.release();
     this.changed();
@@ -120,6 +125,16 @@ export class FakeBatchWriter {
   /** Every item submitted, in submission order. */
   items(): Item[] {
     return this.batches.flatMap((b) => b.items);
+  }
+
+  /** The items submitted that are data (events, gap records): coverage items left out. */
+  dataItems(): Item[] {
+    return this.items().filter((item) => !isCoverageItem(item));
+  }
+
+  /** The coverage items submitted, in submission order. */
+  coverageItems(): Item[] {
+    return this.items().filter(isCoverageItem);
   }
 
   /** Calls `recheck` after every submission and acknowledgement (for waitFor's `subscribe`). */

@@ -8,8 +8,10 @@
  * only to connections subscribed to its channel, like the real fan-out.
  *
  * REST on the same port: `GET /api/v2/trading-pairs-info/` (default body: the real 2022 fixture, raw
- * bytes) and `GET /api/v2/order_book/<pair>/` (body from `orderBookBody`, else an empty book for listed
- * pairs); anything else is nginx's 404 page, as the real edge answers.
+ * bytes) and `GET /api/v2/order_book/<pair>/` (body from `orderBookBody`; else, with `trueBook`, the
+ * true book of the pair at that instant (fake-exchange-book.ts: resting orders given at start, then
+ * every order frame sent); else an empty book for listed pairs); anything else is nginx's 404 page,
+ * as the real edge answers.
  *
  *   await using fake = await startFakeExchange({ script: { live_orders_btcusd: frames } });
  *   // point the client at fake.wsUrl / fake.restUrl, then:
@@ -25,6 +27,7 @@ import { PAIRS_INFO_FIXTURE_URL } from "./market-params.ts";
 import { playInBatches, type PlayOptions, type PlayResult } from "./fake-exchange-play.ts";
 import { restResponse } from "./fake-exchange-rest.ts";
 import { waitFor as waitForCondition } from "./wait.ts";
+import { TrueBook } from "./fake-exchange-book.ts";
 
 export type { PlayOptions, PlayResult };
 
@@ -54,8 +57,14 @@ export interface FakeExchangeOptions extends Partial<FakeExchangeBehavior> {
   port?: number;
   /** Body of `GET /api/v2/trading-pairs-info/`; default the real 2022 fixture, byte for byte (ASCII). */
   pairsInfoBody?: string;
-  /** Body of `GET /api/v2/order_book/<pair>/`; `undefined` = default (empty book if listed, else 404). */
+  /** Body of `GET /api/v2/order_book/<pair>/`; `undefined` = default (the true book, else an empty book if listed, else 404). */
   orderBookBody?: (pair: string, url: URL) => string | undefined;
+  /**
+   * Keep the true order book (fake-exchange-book.ts) and answer the order book with it: `initial` gives
+   * each pair's resting orders at start as a group=2 body (e.g. FrameGenerator.bookSnapshot before
+   * the first frame), never sent as events; every live_orders frame sent then changes it.
+   */
+  trueBook?: { initial?: Readonly<Record<string, string>> };
   /** Handles any HTTP request first (status codes, slow answers...); `undefined` falls through. */
   rest?: (request: Request, url: URL) => Response | undefined | Promise<Response | undefined>;
   script?: FakeExchangeScript;
@@ -84,6 +93,8 @@ export interface FakeExchange extends AsyncDisposable {
   sentFrames(): string[];
   /** `METHOD /path?query` of every HTTP request, WebSocket upgrades included. */
   restRequests(): string[];
+  /** With `trueBook`: the book (its group=2 body now, the bodies served); undefined without. */
+  readonly trueBook: TrueBook | undefined;
   /** Resolves when every channel is acknowledged on some connection; rejects after `timeoutMs`. */
   whenSubscribed(channels: readonly string[], timeoutMs: number): Promise<void>;
   /** Resolves when at least `count` connections are open. */
@@ -150,6 +161,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
   const requests: string[] = [];
   const waiters = new Set<() => void>();
   let nextConnectionId = 1;
+  const trueBook = opts.trueBook ? new TrueBook(opts.trueBook.initial) : undefined;
 
   const notify = () => {
     for (const check of [...waiters]) check();
@@ -182,7 +194,10 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     if (!ws.data.open) return;
     ws.data.channels.add(channel);
     sendRaw(ws, REPLY.subscribed(channel));
-    for (const frame of scriptFor(channel)) sendRaw(ws, frame);
+    for (const frame of scriptFor(channel)) {
+      trueBook?.observe(frame);
+      sendRaw(ws, frame);
+    }
     notify();
   };
 
@@ -238,7 +253,8 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
         return new Response("WebSocket upgrade failed", { status: 400 });
       }
       const custom = opts.rest ? await opts.rest(request, url) : undefined;
-      return custom ?? restResponse(request, url, { pairsInfoBody, knownPairs, orderBookBody: opts.orderBookBody });
+      const orderBookBody = opts.orderBookBody ?? (trueBook ? (pair: string) => (knownPairs.has(pair) ? trueBook.serve(pair, `${url.pathname}${url.search}`) : undefined) : undefined);
+      return custom ?? restResponse(request, url, { pairsInfoBody, knownPairs, orderBookBody });
     },
     websocket: {
       // The real server never closes an idle socket (201 s observed) and pings on its own timer.
@@ -296,6 +312,8 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
    */
   const deliverBatch = (batch: readonly string[], result: PlayResult): Socket[] => {
     const channels = batch.map(channelOf);
+    // The exchange's book changes whether or not anyone is subscribed.
+    if (trueBook) for (const frame of batch) trueBook.observe(frame);
     const reached = new Uint8Array(batch.length);
     const blocked: Socket[] = [];
     for (const ws of sockets.values()) {
@@ -340,6 +358,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     clientFrames: () => [...received],
     sentFrames: () => [...sent],
     restRequests: () => [...requests],
+    trueBook,
     whenSubscribed: (channels, timeoutMs) =>
       waitFor(() => channels.every(subscribedAnywhere), timeoutMs, () => {
         const missing = channels.filter((c) => !subscribedAnywhere(c));
@@ -349,6 +368,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
       waitFor(() => sockets.size >= count, timeoutMs, () => `${count} connection(s) (open: ${sockets.size})`),
     waitFor,
     send(frame) {
+      trueBook?.observe(frame);
       let reached = 0;
       for (const ws of sockets.values()) if (sendRaw(ws, frame) !== 0) reached++;
       return reached;

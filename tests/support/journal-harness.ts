@@ -24,7 +24,7 @@ export function journaledFrames(dir: string): string[] {
 /** The gap records of the journal, one entry per channel, with the line's receive time. */
 export function journaledGaps(dir: string): Array<{ channel: string; start: number; end: number; reason: string; rx: number }> {
   return journalRecords(dir).flatMap((r) => {
-    if (r.kind !== "own") return [];
+    if (r.kind !== "own" || !r.record.startsWith('{"event":"obcap:gap"')) return []; // order book snapshots are own records too
     const record = JSON.parse(r.record) as { channels: string[]; data: { start_us: string; end_us: string; reason: string } };
     return record.channels.map((channel) => ({ channel, start: Number(record.data.start_us), end: Number(record.data.end_us), reason: record.data.reason, rx: r.rxMicros }));
   });

@@ -17,6 +17,7 @@ import { jsonNestingExceeds, parseJsonExact } from "../../base/exact-json.ts";
 import { isOrderFrame, isTradeFrame } from "./frame-shape.ts";
 import { parseKnownLayout } from "./frame-layouts.ts";
 import { GAP_EVENT, GapRecordSchema, OWN_EVENT_PREFIX, gapOfRecord, type GapReason } from "../../model/gap-record.ts";
+import { isSnapshotRecord, readSnapshotRecord, SNAPSHOT_EVENT, type OrderBookSnapshotRecord } from "../../model/order-book-snapshot.ts";
 import { CONTROL_EVENTS, ControlMessageSchema, type ControlMessage } from "./control-frames.ts";
 import type { GapEvent, MarketEvent } from "../../model/events.ts";
 import {
@@ -36,6 +37,8 @@ export type DecodeResult =
   | { kind: "event"; event: MarketEvent }
   /** obcap's own gap record: intervals of stored channels (one per channel) in which events may be missing. */
   | { kind: "gap"; gaps: GapEvent[] }
+  /** obcap's own order book snapshot record (a REST group=2 body), checked: stored as chunk items. */
+  | { kind: "snapshot"; snapshot: OrderBookSnapshotRecord }
   /** A `bts:*` frame obcap understands (acks, errors, heartbeat reply, reconnect request). */
   | { kind: "control"; event: string; channel: string; message: ControlMessage }
   /** A valid envelope for a channel or `bts:*` event obcap does not store (book channels, new events). */
@@ -174,10 +177,13 @@ function cachedChannel(channel: string): ParsedChannel | undefined {
 
 /**
  * One of obcap's own records (the `obcap` journal line form, journal-line.ts): a gap record, one gap
- * per channel it names. A record of an own event this version does not know is `unknown` (counted);
- * anything else is invalid. Never throws.
+ * per channel it names, or an order book snapshot (model/order-book-snapshot.ts: its body checked as
+ * a group=2 book; a bad body is invalid like a bad frame). A record of an own event this version does
+ * not know is `unknown` (counted); anything else is invalid. Never throws.
  */
 export function decodeOwnRecord(text: string, rxMicros: number): DecodeResult {
+  // Snapshots first, by their first bytes: the body (MiBs) is parsed once, inside readSnapshotRecord.
+  if (isSnapshotRecord(text)) return snapshotResult(text, rxMicros);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -185,6 +191,8 @@ export function decodeOwnRecord(text: string, rxMicros: number): DecodeResult {
     return invalid("E_FRAME_JSON", `obcap record is not valid JSON (${err instanceof Error ? err.message : String(err)}); record: ${quote(text)}`);
   }
   const event = parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>).event : undefined;
+  // A snapshot record in any other layout: refused with readSnapshotRecord's message.
+  if (event === SNAPSHOT_EVENT) return snapshotResult(text, rxMicros);
   if (typeof event === "string" && event !== GAP_EVENT && event.startsWith(OWN_EVENT_PREFIX)) return { kind: "unknown", event, channel: "" };
   const result = v.safeParse(GapRecordSchema, parsed);
   if (!result.success) return issuesFailure(result.issues, `Invalid obcap record`, text);
@@ -198,6 +206,11 @@ export function decodeOwnRecord(text: string, rxMicros: number): DecodeResult {
     gaps.push({ pair: parsedChannel.pair, stream: parsedChannel.stream, channel, startMicros: gap.startMicros, endMicros: gap.endMicros, reason: gap.reason, rxMicros });
   }
   return { kind: "gap", gaps };
+}
+
+function snapshotResult(text: string, rxMicros: number): DecodeResult {
+  const read = readSnapshotRecord(text, rxMicros);
+  return read.ok ? { kind: "snapshot", snapshot: read.snapshot } : invalid(read.code, read.reason);
 }
 
 /** Builds the event from the validated wire object itself: valibot's output would reorder keys. */

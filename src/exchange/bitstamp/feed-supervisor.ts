@@ -33,6 +33,12 @@ export interface FeedSupervisorHandlers {
   onControl?(event: string, channel: string, frame: string): void;
   /** An interval of one channel with no subscribed connection. */
   onGap(gap: FeedGap): void;
+  /**
+   * A connection's subscription to `channel` was acknowledged: the first connection, a replacement,
+   * the new side of a `bts:request_reconnect` switch (once per channel and connection). The capture
+   * takes an order book snapshot then (snapshot-fetcher.ts). Must not block.
+   */
+  onSubscribed?(channel: string, ackMicros: number): void;
   /** The capture cannot go on (a resubscription rejected with bts:error). */
   onFatal(error: ObcapError): void;
 }
@@ -154,7 +160,10 @@ export function startFeedSupervisor(options: FeedSupervisorOptions): FeedSupervi
         onData,
         onBinary: handlers.onBinary,
         onControl: (event, channel, frame) => connectionOnControl(self as Connection, event, channel, frame),
-        onSubscribed: (channel, ackMicros) => ledger.covered(channel, ackMicros),
+        onSubscribed: (channel, ackMicros) => {
+          ledger.covered(channel, ackMicros);
+          if (!stopped) handlers.onSubscribed?.(channel, ackMicros);
+        },
         onEnded: (end) => connectionOnEnded(self as Connection, end.reason, end.detail),
       },
     });

@@ -31,9 +31,17 @@ import { openCaptureTable } from "./table.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, backoffDelayMs } from "../../base/backoff.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
+import { COVERAGE_PK } from "./coverage.ts";
 import type { Item } from "./item.ts";
 import { describeItemKey, itemKey } from "./item-identity.ts";
 import { WriteConcurrency, type ConcurrencyChange, type ConcurrencySettings } from "./write-concurrency.ts";
+
+/** Coverage items among `requests` (a loop over at most 25 keys: nothing beside the request it counts). */
+function coverageRequests(requests: readonly WriteRequest[]): number {
+  let n = 0;
+  for (const request of requests) if (request.PutRequest?.Item?.pk?.S === COVERAGE_PK) n++;
+  return n;
+}
 
 /** BatchWriteItem's limit on requests per call (DynamoDB API reference). */
 const MAX_BATCH_ITEMS = 25;
@@ -78,8 +86,13 @@ export interface BatchWriterOptions {
 export interface BatchWriterStats {
   /** BatchWriteItem calls sent, first tries and retries, successful or not. */
   requests: number;
-  /** Items DynamoDB acknowledged. */
+  /** Items DynamoDB acknowledged (coverage items included). */
   written: number;
+  /**
+   * Of `written`, coverage items (coverage.ts): bookkeeping, not data. Summaries report
+   * `written - coverageWritten` as "written" (events and gap records) and these on their own.
+   */
+  coverageWritten: number;
   /** Items sent again (sum over retry requests). */
   retriedItems: number;
   /** Requests that re-sent a batch or its unprocessed rest. */
@@ -119,6 +132,7 @@ export class BatchWriter {
     refusedItems: 0,
     requests: 0,
     written: 0,
+    coverageWritten: 0,
     retriedItems: 0,
     retryRequests: 0,
     unprocessedItems: 0,
@@ -188,6 +202,7 @@ export class BatchWriter {
     return {
       requests: c.requests,
       written: c.written,
+      coverageWritten: c.coverageWritten,
       retriedItems: c.retriedItems,
       retryRequests: c.retryRequests,
       unprocessedItems: c.unprocessedItems,
@@ -267,6 +282,8 @@ export class BatchWriter {
         unprocessed = out.UnprocessedItems?.[this.table] ?? [];
         const done = requests.length - unprocessed.length;
         this.counts.written += done;
+        const coverage = coverageRequests(requests);
+        if (coverage > 0) this.counts.coverageWritten += coverage - coverageRequests(unprocessed);
         this.observe(sentAt, done, unprocessed.length > 0);
         if (unprocessed.length === 0) break;
         this.counts.unprocessedItems += unprocessed.length;

@@ -13,18 +13,23 @@ import { padToScale, toPlainDecimal } from "./decimal.ts";
 import type { Item } from "./item.ts";
 import { DATA_TABLES, ENVELOPE_KEYS, GAP_ATTRIBUTES, TOP_TABLE, type FieldSpec, type FieldTable } from "./item-fields.ts";
 import { parseGapPartitionKey, parsePartitionKey } from "./keys.ts";
+import { parseSnapshotPartitionKey } from "./snapshot-item.ts";
 
 /**
  * Rebuilds the original frame as compact JSON (`{"data":{...},"channel":...,"event":...,...}`) from
  * an item as DynamoDB returns it (Numbers canonicalized, maybe in exponent form). Throws `Error`
  * naming the item's keys if the item was not written by `encodeItem`. Gap items (written by
- * `encodeGapItem`) give their `obcap:gap` frame back.
+ * `encodeGapItem`) give their `obcap:gap` frame back. A snapshot chunk is refused with a pointer to
+ * `decodeSnapshotItems` (one chunk is not a record).
  */
 export function decodeItem(item: Item): string {
   const pk = item.pk?.S ?? "";
   const where = () => `item ${JSON.stringify(pk)} / ${JSON.stringify(item.sk?.S ?? "")}`;
   const gapParts = parseGapPartitionKey(pk);
   if (gapParts !== undefined) return decodeGapItem(item, gapParts.pair, gapParts.stream, where);
+  if (parseSnapshotPartitionKey(pk) !== undefined) {
+    throw new Error(`${where()} is one chunk of an order book snapshot: decodeSnapshotItems (snapshot-item.ts) rebuilds the record from all its chunks`);
+  }
   const parts = parsePartitionKey(pk);
   const event = item.ev?.S;
   if (parts === undefined || event === undefined) throw new Error(`${where()} is not an obcap event item (bad pk or no ev)`);

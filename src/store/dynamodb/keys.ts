@@ -12,6 +12,10 @@
  *
  *   pk = <pair>#<stream>#gaps                                              btcusd#orders#gaps
  *   sk = <start µs16>#<end µs16>#<reason>
+ *
+ * Coverage records (which hours hold data) live in one partition of their own, coverage.ts:
+ *
+ *   pk = obcap#coverage   sk = <pair>#<stream>#<YYYYMMDDHH> | <pair>#<stream>#gaps
  */
 import { STREAMS, type Stream } from "../../model/channels.ts";
 import { numberText } from "../../base/exact-json.ts";
@@ -31,7 +35,8 @@ export const MICROS_DIGITS = 16;
 
 const EVENT_CODE = { order_created: "c", order_changed: "u", order_deleted: "d" } as const;
 
-const MICROS_PER_HOUR = 3_600_000_000;
+/** Microseconds in an hour: the width of an hour bucket. */
+export const MICROS_PER_HOUR = 3_600_000_000;
 const MS_PER_HOUR = 3_600_000;
 
 let cachedHourIndex = Number.NaN;
@@ -82,6 +87,11 @@ function isDigits(text: string): boolean {
     if (c < 48 || c > 57) return false;
   }
   return true;
+}
+
+/** UTC hour bucket `YYYYMMDDHH` of a time in integer µs since the epoch. */
+export function hourBucketOfMicros(micros: number): string {
+  return hourBucketOfIndex(Math.floor(micros / MICROS_PER_HOUR));
 }
 
 /** Every hour bucket from the one holding `fromMicros` to the one holding `toMicros`, inclusive. */

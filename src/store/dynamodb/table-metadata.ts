@@ -1,6 +1,7 @@
 /**
  * The metadata item of an obcap table (pk "obcap#meta", sk "table"): how writers and readers agree on
- * the shard count (table.ts writes it at `table create` and reads it at start-up). This file is its
+ * the shard count and learn whether the coverage records are complete (table.ts writes it at
+ * `table create`, reads it at start-up, and `table coverage` marks the coverage complete). This file is its
  * layout only: the item written, and the checks on the item read back.
  */
 import { obcapError } from "../../base/errors.ts";
@@ -9,8 +10,21 @@ import { META_KEY } from "./keys.ts";
 
 export const META_PK = META_KEY.pk;
 export const META_SK = META_KEY.sk;
-/** Version of the data model in the table (DESIGN.md "Data model"); bumped on incompatible changes. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Version of the data model in the table (DESIGN.md "Data model"); bumped on incompatible changes.
+ * 2: every writer writes coverage records (coverage.ts). An obcap that knows only 1 would write data
+ * without them, which readers of a complete table would never find, so it must refuse such a table
+ * (metadataOfItem below: "upgrade obcap"). A table of schema 1 is still read and written.
+ */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * `complete`: every partition of data in the table has its coverage item, so readers list hours
+ * from the coverage records. `incomplete`: the table holds data written before coverage records
+ * existed (or written by a schema-1 obcap); readers probe every hour until `obcap table coverage`
+ * has rebuilt them.
+ */
+export type CoverageState = "complete" | "incomplete";
 
 /** The metadata item of an obcap table. */
 export interface TableMetadata {
@@ -18,6 +32,8 @@ export interface TableMetadata {
   schemaVersion: number;
   createdAt: string;
   createdBy: string;
+  /** Attribute `coverage` (S); absent in tables made before coverage records: `incomplete`. */
+  coverage: CoverageState;
 }
 
 /** The item that records `metadata` (Numbers as text). */
@@ -29,6 +45,7 @@ export function itemOfMetadata(metadata: TableMetadata): Item {
     schemaVersion: { N: String(metadata.schemaVersion) },
     createdAt: { S: metadata.createdAt },
     createdBy: { S: metadata.createdBy },
+    coverage: { S: metadata.coverage },
   };
 }
 
@@ -53,5 +70,11 @@ export function metadataOfItem(item: Item, table: string): TableMetadata {
       `table ${table} holds obcap data schema ${schemaVersion}; this obcap knows up to ${SCHEMA_VERSION}: upgrade obcap`,
     );
   }
-  return { shards, schemaVersion, createdAt: item.createdAt?.S ?? "", createdBy: item.createdBy?.S ?? "" };
+  return {
+    shards,
+    schemaVersion,
+    createdAt: item.createdAt?.S ?? "",
+    createdBy: item.createdBy?.S ?? "",
+    coverage: item.coverage?.S === "complete" ? "complete" : "incomplete",
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * Table administration: `table create` (create or adopt a table, write its metadata item) and the
- * start-up check of `capture` (the table exists, has obcap's keys, and says how many shards to use).
+ * Table administration: `table create` (create or adopt a table, write its metadata item), the
+ * start-up check of `capture` (the table exists, has obcap's keys, and says how many shards to use),
+ * and marking the coverage records complete (`table coverage`, coverage-rebuild.ts).
  *
  * The metadata item (pk "obcap#meta", sk "table") is how writers and readers agree on the shard count:
  * a capture writing with another count than the one readers assume would hide data from queries, so
@@ -13,6 +14,8 @@ import {
   DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
   type DynamoDBClient,
   type TableDescription,
 } from "@aws-sdk/client-dynamodb";
@@ -105,11 +108,15 @@ export async function createTable(options: CreateTableOptions): Promise<CreateTa
 
   const found = await call.readMetadata();
   if (found) return existingResult(status, found, shards);
+  // A new or empty table has every coverage record it needs (none); a table adopted with data in it
+  // may hold data written without them, until `obcap table coverage` rebuilds them.
+  const empty = status === "created" || (await call.isEmpty());
   const item: TableMetadata = {
     shards,
     schemaVersion: SCHEMA_VERSION,
     createdAt: new Date().toISOString(),
     createdBy: options.createdBy ?? "obcap",
+    coverage: empty ? "complete" : "incomplete",
   };
   if (await call.putMetadataIfAbsent(item)) {
     return { status, shards, requestedShards: shards, metadata: "written", metadataItem: item };
@@ -172,6 +179,46 @@ export async function openCaptureTable(options: {
     );
   }
   return { shards: metadata.shards, metadata };
+}
+
+/**
+ * Marks the table's coverage records complete (`table coverage`, once it has written every missing
+ * one) and raises its schema to {@link SCHEMA_VERSION}, so an obcap that does not write coverage
+ * records refuses the table from now on. Returns the metadata as now stored. Throws like
+ * {@link openCaptureTable} (E_TABLE_INCOMPATIBLE when the metadata item is missing).
+ */
+export async function markCoverageComplete(options: { client: DynamoDBClient; table: string; timeoutMs?: number }): Promise<TableMetadata> {
+  const { client, table } = options;
+  const call = new Caller(client, table, options.timeoutMs ?? STARTUP_TIMEOUT_MS);
+  try {
+    await call.send("UpdateItem", (abortSignal) =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: { pk: { S: META_PK }, sk: { S: META_SK } },
+          UpdateExpression: "SET coverage = :complete, schemaVersion = :version, coverageCompletedAt = :now",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: {
+            ":complete": { S: "complete" },
+            ":version": { N: String(SCHEMA_VERSION) },
+            ":now": { S: new Date().toISOString() },
+          },
+        }),
+        { abortSignal },
+      ),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    throw obcapError("E_TABLE_INCOMPATIBLE", `table ${table} has no obcap metadata item (pk "${META_PK}", sk "${META_SK}"): run \`obcap table create --table ${table}\` first`);
+  }
+  const metadata = await call.readMetadata();
+  if (!metadata) throw obcapError("E_INTERNAL", `metadata item of table ${table} vanished while marking its coverage complete`);
+  return metadata;
+}
+
+/** What to tell a user whose table's coverage records are incomplete: the command that fixes it. */
+export function coverageAdvice(table: string): string {
+  return `run \`obcap table coverage --table ${table}\` once (same --region/--endpoint) to record which hours hold data`;
 }
 
 /**
@@ -257,6 +304,14 @@ class Caller {
     );
     if (!out.Item) return undefined;
     return metadataOfItem(out.Item, this.table);
+  }
+
+  /** Whether the table holds no item at all (one Scan of one item). */
+  async isEmpty(): Promise<boolean> {
+    const out = await this.send("Scan", (abortSignal) =>
+      this.client.send(new ScanCommand({ TableName: this.table, Limit: 1, ConsistentRead: true }), { abortSignal }),
+    );
+    return (out.Items ?? []).length === 0 && out.LastEvaluatedKey === undefined;
   }
 
   /** Writes the metadata item unless one exists; false when one appeared meanwhile. */

@@ -43,6 +43,7 @@ test("the metrics table lists exactly the families a capture serves", () => {
       journal: { backlogBytes: 0, backlogFrames: 0 },
       disk: { journalBytes: 0, budgetBytes: 1, freeBytes: 1, minFreeBytes: 0, hoursLeft: 1, compressedSegments: 0, deletedSegments: 0, evictedSegments: 0 },
       connection: { reconnects: 0, gaps: 0, connected: true, lastFrameAgeMs: 0, lastDataAgeMs: 0 },
+      snapshots: { fetched: 0, failed: 0, retries: 0, lastFetchedMicros: { btcusd: 0 } },
     }),
   );
   const documented = rows.filter((row) => row.startsWith("| `obcap_")).flatMap((row) => row.split(" | ")[0]!.match(/obcap_[a-z_]+/g)!);

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { decodeFrame } from "../../../src/exchange/bitstamp/decode.ts";
 import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
 import type { Item } from "../../../src/store/dynamodb/item.ts";
-import { runExport, type ExportOptions } from "../../../src/export/export-run.ts";
+import { runExport, type ExportOptions, type ExportSummary } from "../../../src/export/export-run.ts";
 import { bufferedOutput, OutputClosed } from "../../../src/export/line-output.ts";
 import { mergeCursors } from "../../../src/export/merge.ts";
 import { Limiter, PartitionCursor, type QueryFn } from "../../../src/export/partition-query.ts";
@@ -146,6 +146,48 @@ describe("runExport", () => {
     });
     expect(lines.length).toBe(4);
     expect(bad).toEqual([`pk=${items[2]!.pk!.S} sk=${items[2]!.sk!.S}: item ${JSON.stringify(items[2]!.pk!.S)} / ${JSON.stringify(items[2]!.sk!.S)} is not an obcap event item (bad pk or no ev)`]);
+  });
+});
+
+describe("runExport with the hours listed from coverage records", () => {
+  // Two hours of data, a year apart.
+  const early = generateFrames({ pairs: ["btcusd"], countPerPair: 40, seed: 21, meanGapMs: 1_000, startMicros: Date.UTC(2021, 5, 1, 12) * 1000 });
+  const late = generateFrames({ pairs: ["btcusd"], countPerPair: 40, seed: 22, meanGapMs: 1_000, startMicros: Date.UTC(2022, 5, 1, 12) * 1000 });
+  const frames = [...early, ...late];
+  const hourOf = (item: Item) => item.pk!.S!.split("#")[2]!;
+  const channelOf = (item: Item) => item.pk!.S!.split("#").slice(0, 2).join("#");
+
+  test("reads only the listed hours of each pair and stream, and returns exactly the frames", async () => {
+    const items = itemsOf(frames);
+    const table = memoryTable(items, 1000);
+    const listed: string[] = [];
+    const listHours = async (pair: string, stream: string) => {
+      listed.push(`${pair}#${stream}`);
+      return [...new Set(items.filter((i) => channelOf(i) === `${pair}#${stream}`).map(hourOf))].sort();
+    };
+    let summary: ExportSummary | undefined;
+    const { lines } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["btcusd", "ethusd"], streams: ["orders", "trades"],
+      range: { fromMicros: Date.UTC(2020, 0, 1) * 1000, toMicros: Date.UTC(2027, 0, 1) * 1000 }, format: "frames", listHours,
+      onHour: (_hour, s) => void (summary = s),
+    });
+    expect([...lines].sort()).toEqual([...frames].sort());
+    expect(listed.sort()).toEqual(["btcusd#orders", "btcusd#trades", "ethusd#orders", "ethusd#trades"]);
+    // Only the partitions of the (pair, stream, hour)s that hold data were queried: no probing of the seven years.
+    const held = new Set(items.map((i) => `${channelOf(i)}#${hourOf(i)}`));
+    expect(new Set(table.calls.map((pk) => pk.replace(/#\d+$/, "")))).toEqual(held);
+    expect(table.calls.length).toBe(held.size * SHARDS);
+    expect(summary).toMatchObject({ hours: new Set(items.map(hourOf)).size, partitions: held.size * SHARDS });
+  });
+
+  test("nothing listed: no partition is queried, nothing exported", async () => {
+    const table = memoryTable(itemsOf(frames), 1000);
+    const { lines } = await exportLines({
+      query: table.query, shards: SHARDS, pairs: ["btcusd"], streams: ["orders", "trades"],
+      range: { fromMicros: 0, toMicros: Date.UTC(2027, 0, 1) * 1000 }, format: "frames", listHours: async () => [],
+    });
+    expect(lines).toEqual([]);
+    expect(table.calls).toEqual([]);
   });
 });
 

@@ -3,8 +3,11 @@ import { StoredItems, storedItemsOf } from "../../../src/pipeline/stored-item.ts
 import { decodeFrame, decodeOwnRecord, type DecodeResult } from "../../../src/exchange/bitstamp/decode.ts";
 import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
 import { encodeGapItem } from "../../../src/store/dynamodb/gap-item.ts";
+import { encodeCoverageItem, isCoverageItem } from "../../../src/store/dynamodb/coverage.ts";
+import type { Item } from "../../../src/store/dynamodb/item.ts";
+import { CoverageTracker } from "../../../src/pipeline/coverage-tracker.ts";
 import { decodeItem } from "../../../src/store/dynamodb/item-decoder.ts";
-import { gapFrame } from "../../../src/model/gap-record.ts";
+import { gapFrame, gapRecord } from "../../../src/model/gap-record.ts";
 import { fixtureLines, orderAndTradeFrames } from "../../support/fixtures.ts";
 
 describe("what the journal uploader stores", () => {
@@ -74,9 +77,10 @@ describe("chain breaks", () => {
 describe("the guarded step every pipeline uses (take)", () => {
   const [, first] = fixtureLines("live_orders_2026-08-09_te_recorder_test.ndjson") as [string, string];
 
-  test("gives the items of a good frame", () => {
+  test("gives the items of a good frame, after the coverage item of its hour", () => {
     const decoded = decodeFrame(first, 1788551766927713);
-    expect(new StoredItems(4).take(decoded)).toEqual({ kind: "items", items: new StoredItems(4).of(decoded) });
+    expect(new StoredItems(4).take(decoded)).toEqual({ kind: "items", items: [encodeCoverageItem("btcusd#orders#2026080910"), ...new StoredItems(4).of(decoded)] });
+    expect(new StoredItems(4, false).take(decoded)).toEqual({ kind: "items", items: new StoredItems(4).of(decoded) });
   });
 
   test("a frame the encoder throws on comes back unstorable with the reason, never as an exception", () => {
@@ -95,5 +99,112 @@ describe("the guarded step every pipeline uses (take)", () => {
     const outcome = new StoredItems(4).take(decoded);
     expect(outcome.kind).toBe("unstorable");
     if (outcome.kind === "unstorable") expect(outcome.reason).toMatch(/sort key/i);
+  });
+});
+
+describe("coverage items: once per (pair, stream, hour) a process sees", () => {
+  const [, order] = fixtureLines("live_orders_2026-08-09_te_recorder_test.ndjson") as [string, string];
+  const trade = orderAndTradeFrames().find((f) => f.includes('"live_trades_btcusd"') && f.includes('"microtimestamp":"'))!;
+  // 2026-08-09T10:00:00Z: the start of hour bucket 2026080910.
+  const HOUR = 1_786_269_600_000_000;
+  let orderId = 1;
+
+  /** The order frame at `micros` on `pair`, a new order id each time, without event_id (no chain state). */
+  function orderAt(micros: number, pair = "btcusd"): DecodeResult {
+    const frame = order
+      .replace(/"microtimestamp":"\d+"/, `"microtimestamp":"${micros}"`)
+      .replace(/"id":\d+,"id_str":"\d+"/, `"id":${orderId},"id_str":"${orderId++}"`)
+      .replace(/,"event_id":"[^"]*","pre_event_id":"[^"]*"/, "")
+      .replace('"live_orders_btcusd"', `"live_orders_${pair}"`);
+    const decoded = decodeFrame(frame, micros);
+    if (decoded.kind !== "event") throw new Error(`not an event: ${frame}`);
+    return decoded;
+  }
+
+  function tradeAt(micros: number): DecodeResult {
+    const decoded = decodeFrame(trade.replace(/"microtimestamp":"\d+"/, `"microtimestamp":"${micros}"`), micros);
+    if (decoded.kind !== "event") throw new Error(`not an event: ${trade}`);
+    return decoded;
+  }
+
+  /** The items `take` gives, or a failure. */
+  function take(stored: StoredItems, decoded: DecodeResult): Item[] {
+    const outcome = stored.take(decoded);
+    if (outcome.kind !== "items") throw new Error(`unstorable: ${outcome.reason}`);
+    return outcome.items;
+  }
+
+  const coverageOf = (items: Item[]) => items.filter(isCoverageItem).map((item) => item.sk!.S!);
+
+  test("the first frame of an hour carries the hour's coverage item, first in its list; the others of that hour none", () => {
+    const stored = new StoredItems(4);
+    const first = take(stored, orderAt(HOUR + 5));
+    expect(first.length).toBe(2);
+    expect(first[0]).toEqual({ pk: { S: "obcap#coverage" }, sk: { S: "btcusd#orders#2026080910" }, ev: { S: "obcap:coverage" } });
+    expect(isCoverageItem(first[1]!)).toBe(false);
+    // Every shard of the hour, and a thousand more frames: no second coverage item.
+    for (let i = 1; i <= 1000; i++) expect(coverageOf(take(stored, orderAt(HOUR + 5 + i * 3_000_000)))).toEqual([]);
+    expect(stored.coverageItems).toBe(1);
+  });
+
+  test("hour boundaries: the last µs of an hour and the first of the next are two items; a late event of an earlier hour adds none", () => {
+    const stored = new StoredItems(4);
+    expect(coverageOf(take(stored, orderAt(HOUR - 1)))).toEqual(["btcusd#orders#2026080909"]);
+    expect(coverageOf(take(stored, orderAt(HOUR)))).toEqual(["btcusd#orders#2026080910"]);
+    expect(coverageOf(take(stored, orderAt(HOUR + 3_599_999_999)))).toEqual([]);
+    expect(coverageOf(take(stored, orderAt(HOUR + 3_600_000_000)))).toEqual(["btcusd#orders#2026080911"]);
+    expect(coverageOf(take(stored, orderAt(HOUR - 2)))).toEqual([]);
+    // Streams are apart: the trades of an hour the orders opened get their own item.
+    expect(coverageOf(take(stored, tradeAt(HOUR + 10)))).toEqual(["btcusd#trades#2026080910"]);
+    expect(stored.coverageItems).toBe(4);
+  });
+
+  test("several items in one frame: a chain gap brings its channel's gaps coverage, the event stays last", () => {
+    const [, first, second] = fixtureLines("live_orders_2026-08-09_te_recorder_test.ndjson") as [string, string, string];
+    const stored = new StoredItems(4);
+    expect(coverageOf(take(stored, decodeFrame(first, 1)))).toEqual(["btcusd#orders#2026080910"]);
+    const broken = second.replace(/"pre_event_id":"[^"]+"/, '"pre_event_id":"0006589a-5c98-0000-0000-000101000020"');
+    const items = take(stored, decodeFrame(broken, 2));
+    expect(items.length).toBe(3);
+    expect(items[0]).toEqual(encodeCoverageItem("btcusd#orders#gaps"));
+    expect(items[1]!.pk).toEqual({ S: "btcusd#orders#gaps" });
+    expect(decodeItem(items[2]!)).toBe(broken);
+  });
+
+  test("a gap record of several channels brings one gaps coverage item per channel, once", () => {
+    const stored = new StoredItems(4);
+    const record = (reason: "stale" | "dropped") => decodeOwnRecord(
+      gapRecord({ channels: ["live_orders_btcusd", "live_trades_ethusd"], startMicros: HOUR, endMicros: HOUR + 10, reason }), HOUR + 20);
+    const items = take(stored, record("stale"));
+    expect(coverageOf(items)).toEqual(["btcusd#orders#gaps", "ethusd#trades#gaps"]);
+    expect(items.slice(2).every((item) => !isCoverageItem(item))).toBe(true);
+    expect(coverageOf(take(stored, record("dropped")))).toEqual([]);
+  });
+
+  test("many pairs: each (pair, stream) of an hour gets its own item, exactly once, however the frames interleave", () => {
+    const stored = new StoredItems(4);
+    const pairs = Array.from({ length: 150 }, (_, i) => `p${i}usd`);
+    const keys: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const pair of pairs) keys.push(...coverageOf(take(stored, orderAt(HOUR + round * 1000 + 1, pair))));
+    }
+    expect(keys).toEqual(pairs.map((pair) => `${pair}#orders#2026080910`));
+  });
+
+  test("a frame that cannot be stored marks nothing: the next frame of its hour carries the coverage item", () => {
+    const stored = new StoredItems(4);
+    const huge = order.replace(/"event_id":"[^"]*"/, `"event_id":"${"7".repeat(2000)}"`);
+    expect(stored.take(decodeFrame(huge, 1)).kind).toBe("unstorable");
+    expect(coverageOf(take(stored, orderAt(HOUR + 7)))).toEqual(["btcusd#orders#2026080910"]);
+  });
+
+  test("a key the bounded window forgot is attached again, as the identical item", () => {
+    const stored = new StoredItems(4, new CoverageTracker(2));
+    const pairs = ["a1usd", "a2usd", "a3usd"];
+    const first = pairs.flatMap((pair) => take(stored, orderAt(HOUR + 1, pair)).filter(isCoverageItem));
+    // a1 fell out of the window of two when a3 came: its next frame carries the same item again; a3's does not.
+    const again = take(stored, orderAt(HOUR + 2, "a1usd")).filter(isCoverageItem);
+    expect(again).toEqual([first[0]!]);
+    expect(coverageOf(take(stored, orderAt(HOUR + 3, "a3usd")))).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import { encodeLoss, RECORD_KIND, type QueueRecord } from "../../../src/queue/fr
 import { createRing, RingProducer } from "../../../src/queue/ring.ts";
 import { gapRecord } from "../../../src/model/gap-record.ts";
 import { decodeItem, decodeItemRx } from "../../../src/store/dynamodb/item-decoder.ts";
+import { isCoverageItem } from "../../../src/store/dynamodb/coverage.ts";
 import { isGapItem } from "../../../src/store/dynamodb/gap-item.ts";
 import type { Item } from "../../../src/store/dynamodb/item.ts";
 import { parsePartitionKey } from "../../../src/store/dynamodb/keys.ts";
@@ -178,15 +179,25 @@ describe("frames -> items", () => {
       { type: "table", table: "capture", shards: 3 },
       expect.objectContaining({ type: "ready", resumeAt: undefined }),
     ]);
-    const items = h.writer()!.items();
+    const items = h.writer()!.dataItems();
     const events = items.filter((item) => !isGapItem(item));
     // Decoded back, the items are the frames, byte for byte, at their receive times; no chain gaps.
     expect(events.map(decodeItem)).toEqual(frames);
     expect(events.map(decodeItemRx)).toEqual(frames.map((_, i) => rxOf(i)));
     expect(items.length).toBe(frames.length);
     for (const item of events) expect(parsePartitionKey(item.pk!.S!)!.shard).toBeLessThan(3);
+    // One coverage item per (pair, stream, hour), in the order the hours first appear, each written
+    // before the first event of its hour.
+    const hourOf = (item: Item) => item.pk!.S!.replace(/#\d+$/, "");
+    const coverage = h.writer()!.coverageItems().map((item) => item.sk!.S!);
+    expect(coverage).toEqual([...new Set(events.map(hourOf))]);
+    expect(coverage.length).toBeGreaterThanOrEqual(2);
+    const all = h.writer()!.items();
+    for (const key of coverage) {
+      expect(all.findIndex((item) => item.sk!.S === key)).toBeLessThan(all.findIndex((item) => !isCoverageItem(item) && hourOf(item) === key));
+    }
     expect(end.complete).toBe(true);
-    expect(end.stats).toMatchObject({ frames: frames.length, events: frames.length, written: items.length, settledFrames: frames.length, rejected: {}, unknown: {} });
+    expect(end.stats).toMatchObject({ frames: frames.length, events: frames.length, written: items.length, coverageWritten: coverage.length, settledFrames: frames.length, rejected: {}, unknown: {} });
     expect(end.stats.channels?.live_orders_btcusd?.frames! + end.stats.channels?.live_trades_btcusd?.frames!).toBe(frames.length);
     // Every batch went through the writer's contract (at most 25 items, distinct keys, in flight).
     expect(h.writer()!.batches.every((b) => b.acked && b.items.length <= 25)).toBe(true);
@@ -195,19 +206,21 @@ describe("frames -> items", () => {
 
   test("positions are acknowledged in order: a later batch acknowledged first does not settle its frames", async () => {
     const h = harness({ autoAck: false, maxInFlight: 4 });
-    // One item per frame (no chain gaps): batches of frames 1-25, 26-50 and 51-60 (the last by linger).
+    // One item per frame (no chain gaps) and a few coverage items: 60-odd items, batches of 25, 25
+    // and the rest (the last by linger).
     const frames = generateFrames({ pairs: ["btcusd"], countPerPair: 60, seed: 32 });
     frames.forEach((frame, i) => pushFrame(h, frame, rxOf(i)));
     void h.start();
     await h.until(() => (h.writer()?.batches.length ?? 0) === 3, () => `3 batches in flight (${h.writer()?.batches.length ?? 0})`);
     const writer = h.writer()!;
-    expect(writer.batches.map((b) => b.items.length)).toEqual([25, 25, 10]);
+    const extra = writer.coverageItems().length;
+    expect(writer.batches.map((b) => b.items.length)).toEqual([25, 25, 10 + extra]);
     expect((await nextProgress(h)).settledFrames).toBe(0);
 
     writer.ack(1);
     writer.ack(2);
     const afterLater = await nextProgress(h);
-    expect(afterLater.written).toBe(35);
+    expect(afterLater.written).toBe(writer.batches.slice(1).flatMap((b) => b.items).filter((item) => !isCoverageItem(item)).length);
     expect(afterLater.settledFrames).toBe(0);
 
     writer.ack(0);
@@ -235,7 +248,7 @@ describe("obcap's own records", () => {
     h.finish();
     const end = await done(h);
 
-    const items = h.writer()!.items();
+    const items = h.writer()!.dataItems();
     const gaps = items.filter(isGapItem).map(gapOf);
     expect(gaps).toEqual([
       ...CHANNELS.map((channel) => ({ channels: [channel], start: String(rxOf(1)), end: String(rxOf(2)), reason: "overflow" })),
@@ -244,6 +257,9 @@ describe("obcap's own records", () => {
     // In ring order: frame, overflow gaps, frame, stale gap, frame.
     expect(items.map((item) => (isGapItem(item) ? gapOf(item).reason : "frame"))).toEqual(["frame", "overflow", "overflow", "frame", "stale", "frame"]);
     expect(end.stats).toMatchObject({ frames: 3, events: 3, settledFrames: 3, written: 6 });
+    // The gap records' channels are in the coverage records too, once per (pair, stream), with the first gap item.
+    const coverage = h.writer()!.coverageItems().map((item) => item.sk!.S!);
+    expect(coverage.filter((key) => key.endsWith("#gaps"))).toEqual(["btcusd#orders#gaps", "btcusd#trades#gaps"]);
   });
 });
 
@@ -265,7 +281,7 @@ describe("frames that are not stored", () => {
     expect(reports.filter((r) => r.code === "E_FRAME_JSON")[0]!.message).toContain("{not json 0");
     expect(reports.filter((r) => r.code === "E_FRAME_INVALID").map((r) => r.count)).toEqual([1]);
     // The good frames are stored; every frame, rejected ones too, is settled.
-    expect(h.writer()!.items().map(decodeItem)).toEqual(good);
+    expect(h.writer()!.dataItems().map(decodeItem)).toEqual(good);
     expect(end.stats).toMatchObject({ frames: 1003, events: 2, settledFrames: 1003 });
     expect(end.complete).toBe(true);
   });
@@ -283,7 +299,7 @@ describe("frames that are not stored", () => {
     expect(end.stats.unknown).toEqual({ "data@diff_order_book": 3 });
     expect(h.of("unknown-kind")).toEqual([{ type: "unknown-kind", kind: "data@diff_order_book", sample: book[0]!.slice(0, 200) }]);
     expect(h.of("rejected")).toEqual([]);
-    expect(h.writer()!.items().map(decodeItem)).toEqual(good);
+    expect(h.writer()!.dataItems().map(decodeItem)).toEqual(good);
     expect(end.stats).toMatchObject({ frames: 4, events: 1, settledFrames: 4 });
   });
 });
@@ -304,7 +320,7 @@ describe("the end", () => {
     ]);
     const end = await done(h);
 
-    const items = h.writer()!.items();
+    const items = h.writer()!.dataItems();
     expect(items.filter((i) => !isGapItem(i)).map(decodeItem)).toEqual(frames);
     expect(items.filter(isGapItem).map(gapOf)).toEqual([
       { channels: [CHANNELS[1]!], start: String(rxOf(2)), end: String(rxOf(5)), reason: "closed" },
@@ -330,8 +346,10 @@ describe("the end", () => {
     expect(h.messages.slice(before).map((m) => m.type)).toEqual(["done"]);
     const end = h.of("done")[0]!;
     expect(end.complete).toBe(false);
-    expect(end.stats.settledFrames).toBe(25);
-    expect(end.stats.written).toBe(25);
+    // An event is the last item of its frame: the frames settled are the events of the first batch.
+    const firstBatchEvents = writer.batches[0]!.items.filter((item) => !isCoverageItem(item)).length;
+    expect(end.stats.settledFrames).toBe(firstBatchEvents);
+    expect(end.stats.written).toBe(firstBatchEvents);
 
     // Once the writer lets go, the stage's loop returns, and says nothing more.
     writer.ackAll();

@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { ItemUploader } from "../../../src/pipeline/uploader.ts";
 import type { BatchWriter } from "../../../src/store/dynamodb/batch-writer.ts";
+import { isCoverageItem } from "../../../src/store/dynamodb/coverage.ts";
 import { resolveInputs } from "../../../src/replay/inputs.ts";
 import type { ReplayPosition } from "../../../src/replay/replay-checkpoint.ts";
 import { runReplay, type ReplayRunOptions } from "../../../src/replay/replay-run.ts";
@@ -21,11 +22,15 @@ import { waitFor } from "../../support/wait.ts";
 
 type Item = Record<string, AttributeValue>;
 
-/** Acknowledges every batch on the next microtask. */
+/** Acknowledges every batch on the next microtask. Keeps data items and coverage items apart. */
 class InstantWriter {
   items: Item[] = [];
+  coverage: Item[] = [];
+  /** Every item in submission order. */
+  all: Item[] = [];
   submit(items: Item[], onWritten?: () => void): Promise<void> {
-    this.items.push(...items);
+    for (const item of items) (isCoverageItem(item) ? this.coverage : this.items).push(item);
+    this.all.push(...items);
     queueMicrotask(() => onWritten?.());
     return Promise.resolve();
   }
@@ -92,6 +97,21 @@ describe("runReplay", () => {
     expect(bad.length).toBe(1);
     expect(bad[0]).toStartWith(`${b}:63: E_FRAME_JSON: `);
     expect(acks.at(-1)).toEqual({ position: { input: 1, offset: Buffer.byteLength(plain), line: 63 }, badLines: 1 });
+  });
+
+  test("writes the coverage item of each (pair, stream, hour) once, before the first event of that hour", async () => {
+    // 120 frames at a mean of 120 s apart: about 4 hours of two streams.
+    const frames = generateFrames({ pairs: ["btcusd", "ethusd"], countPerPair: 120, seed: 5, meanGapMs: 120_000 });
+    const { writer, run } = setup([file("hours.ndjson", frames.join("\n") + "\n")]);
+    await run();
+    const hourOf = (item: Item) => item.pk!.S!.replace(/#\d+$/, "");
+    const hours = [...new Set(writer.items.map(hourOf))];
+    expect(hours.length).toBeGreaterThanOrEqual(8);
+    expect(writer.coverage.map((item) => item.sk!.S)).toEqual(hours);
+    for (const hour of hours) {
+      expect(writer.all.findIndex((item) => item.sk!.S === hour)).toBeLessThan(writer.all.findIndex((item) => !isCoverageItem(item) && hourOf(item) === hour));
+    }
+    expect(writer.items.length).toBe(frames.length);
   });
 
   test("--strict stops at the first bad line, stores what came before, and acknowledges no further", async () => {

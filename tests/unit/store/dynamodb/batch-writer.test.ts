@@ -61,6 +61,7 @@ describe("BatchWriter.submit, before sending", () => {
     expect(w.stats()).toEqual({
       requests: 0,
       written: 0,
+      coverageWritten: 0,
       retriedItems: 0,
       retryRequests: 0,
       unprocessedItems: 0,
@@ -80,5 +81,28 @@ describe("BatchWriter options", () => {
       expect(() => new BatchWriter({ client, table: "Orders", maxInFlight })).toThrow(RangeError);
     }
     expect(() => new BatchWriter({ client, table: "Orders", maxInFlight: 1 })).not.toThrow();
+  });
+});
+
+describe("BatchWriter counts coverage items apart", () => {
+  test("coverageWritten is the coverage items among the written ones, UnprocessedItems re-sent included", async () => {
+    const coverage = (hour: string): Item => ({ pk: { S: "obcap#coverage" }, sk: { S: `btcusd#orders#${hour}` }, ev: { S: "obcap:coverage" } });
+    const items = [coverage("2026080910"), item(1), coverage("2026080911"), item(2), item(3)];
+    let call = 0;
+    // A stand-in client: the first answer leaves one coverage item and one event unprocessed.
+    const stub = {
+      async send(command: { input: { RequestItems: Record<string, Array<{ PutRequest: { Item: Item } }>> } }) {
+        const requests = command.input.RequestItems.Orders!;
+        call++;
+        if (call === 1) return { UnprocessedItems: { Orders: [requests[2]!, requests[3]!] } };
+        return { UnprocessedItems: {} };
+      },
+    };
+    const w = new BatchWriter({ client: stub as unknown as typeof client, table: "Orders", sleep: () => Promise.resolve(), random: () => 0 });
+    let done = false;
+    await w.submit(items, () => (done = true));
+    await w.flush();
+    expect(done).toBe(true);
+    expect(w.stats()).toMatchObject({ requests: 2, written: 5, coverageWritten: 2, unprocessedItems: 2, pendingItems: 0 });
   });
 });

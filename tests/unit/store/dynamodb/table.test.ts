@@ -53,7 +53,7 @@ describe("checkKeySchema", () => {
   });
 });
 
-const METADATA: TableMetadata = { shards: 4, schemaVersion: SCHEMA_VERSION, createdAt: "2026-08-09T10:00:00.000Z", createdBy: "obcap 0.1.0" };
+const METADATA: TableMetadata = { shards: 4, schemaVersion: SCHEMA_VERSION, createdAt: "2026-08-09T10:00:00.000Z", createdBy: "obcap 0.1.0", coverage: "complete" };
 
 /** The ObcapError `fn` throws. */
 function thrown(fn: () => unknown): ObcapError {
@@ -76,12 +76,17 @@ describe("the metadata item", () => {
       schemaVersion: { N: String(SCHEMA_VERSION) },
       createdAt: { S: "2026-08-09T10:00:00.000Z" },
       createdBy: { S: "obcap 0.1.0" },
+      coverage: { S: "complete" },
     });
     expect(metadataOfItem(item, "Orders")).toEqual(METADATA);
+    expect(metadataOfItem(itemOfMetadata({ ...METADATA, coverage: "incomplete" }), "Orders").coverage).toBe("incomplete");
   });
 
-  test("missing createdAt/createdBy read as empty; an older schema is accepted", () => {
-    expect(metadataOfItem({ shards: { N: "1" }, schemaVersion: { N: "0" } }, "Orders")).toEqual({ shards: 1, schemaVersion: 0, createdAt: "", createdBy: "" });
+  test("missing createdAt/createdBy read as empty; an older schema is accepted; no coverage attribute reads as incomplete", () => {
+    expect(metadataOfItem({ shards: { N: "1" }, schemaVersion: { N: "0" } }, "Orders")).toEqual({ shards: 1, schemaVersion: 0, createdAt: "", createdBy: "", coverage: "incomplete" });
+    // A table made by a schema-1 obcap: read and written, its coverage records not trusted.
+    expect(metadataOfItem({ shards: { N: "4" }, schemaVersion: { N: "1" }, createdAt: { S: "x" }, createdBy: { S: "obcap 0.1.0" } }, "Orders").coverage).toBe("incomplete");
+    expect(metadataOfItem({ shards: { N: "4" }, schemaVersion: { N: "2" }, coverage: { S: "something else" } }, "Orders").coverage).toBe("incomplete");
   });
 
   test("invalid shards or schemaVersion: E_TABLE_INCOMPATIBLE naming the values", () => {
