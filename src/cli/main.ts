@@ -19,6 +19,7 @@ const subCommands = {
   status: () => import("./status.ts").then((m) => m.statusCommand),
   replay: () => import("./replay.ts").then((m) => m.replayCommand),
   export: () => import("./export.ts").then((m) => m.exportCommand),
+  book: () => import("./book.ts").then((m) => m.bookCommand),
 } as const;
 
 const mainCommand = defineCommand({

@@ -62,6 +62,7 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/store/dynamodb/keys.test.ts",
   "tests/unit/store/dynamodb/snapshot-item.test.ts",
   "tests/unit/store/dynamodb/table.test.ts",
+  "tests/unit/store/dynamodb/order-item-reader.test.ts",
   // book
   "tests/unit/book/book-property.test.ts",
   "tests/unit/book/book-series.test.ts",
@@ -103,6 +104,9 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/replay/replay-checkpoint.test.ts",
   "tests/unit/replay/replay-run.test.ts",
   "tests/unit/export/csv-rows.test.ts",
+  // history (the book from stored data)
+  "tests/unit/history/event-order.test.ts",
+  "tests/unit/history/journal-history.test.ts",
   "tests/unit/export/export-run.test.ts",
   "tests/unit/export/time-range.test.ts",
   "tests/unit/export/snapshot-stream.test.ts",

@@ -22,13 +22,14 @@ export const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   journal: ["base", "model", "runtime", "queue"],
   store: ["base", "model"],
   book: ["base", "model"],
-  pipeline: ["base", "model", "exchange", "queue", "journal", "store"],
+  pipeline: ["base", "model", "exchange", "queue", "journal", "store", "book"],
   metrics: ["base", "model", "queue", "journal", "pipeline"],
   capture: ["base", "model", "runtime", "exchange", "queue", "journal", "pipeline", "store", "metrics"],
   replay: ["base", "model", "exchange", "journal", "pipeline", "store"],
   export: ["base", "model", "exchange", "journal", "store"],
+  history: ["base", "model", "exchange", "journal", "pipeline", "store", "book", "export", "replay"],
   "runtime/bun": ["base", "runtime"],
-  cli: ["base", "model", "runtime", "runtime/bun", "exchange", "queue", "journal", "pipeline", "store", "metrics", "capture", "replay", "export"],
+  cli: ["base", "model", "runtime", "runtime/bun", "exchange", "queue", "journal", "pipeline", "store", "metrics", "capture", "replay", "export", "book", "history"],
 };
 
 /** The folder a file belongs to: src/runtime/bun is a folder of its own (Bun only), src/runtime/ports.ts is `runtime`. */
