@@ -1,6 +1,7 @@
 /** `obcap capture` (the default command): Bitstamp order-level feed -> DynamoDB or journal lines. */
 import { defineCommand } from "citty";
-import { nowMicros } from "../base/clock.ts";
+import type { BookCheckStats } from "../pipeline/pipeline-stats.ts";
+import { nowMicros, strictlyIncreasing } from "../base/clock.ts";
 import { obcapError } from "../base/errors.ts";
 import { log, setLogLevel } from "../base/log.ts";
 import { runCapture, type CaptureOptions } from "../capture/session.ts";
@@ -135,7 +136,8 @@ export const captureCommand = defineCommand({
       createSocket: createBunSocket,
       createPipelineWorker,
       onStopSignal,
-      clock: nowMicros,
+      // Receive times order the frames of a burst (one microsecond can hold several): never equal.
+      clock: strictlyIncreasing(nowMicros),
       fileLock: bunFileLock,
       listenHttp,
     });
@@ -162,7 +164,8 @@ export const captureCommand = defineCommand({
       log.info(
         `snapshots: fetched ${sn.fetched}, failed ${sn.failed}, retried requests ${sn.retries}, superseded ${sn.superseded}` +
           (w?.snapshots === undefined ? "" : `, stored ${w.snapshots}`) +
-          (w?.snapshotItemsWritten === undefined ? "" : ` (${w.snapshotItemsWritten} chunk items written)`),
+          (w?.snapshotItemsWritten === undefined ? "" : ` (${w.snapshotItemsWritten} chunk items written)`) +
+          bookChecksText(w?.bookChecks),
       );
     }
     const j = result.journal;
@@ -198,4 +201,12 @@ function fullPolicyOption(value: string | undefined): FullPolicy {
     throw obcapError("E_USAGE", `--journal-full '${value}' is not a policy (allowed: ${FULL_POLICIES.join(", ")})`);
   }
   return policy as FullPolicy;
+}
+
+/** The self-check's figures for the summary: `; book self-check: 12 compared, 0 differ, 2 late`. */
+function bookChecksText(checks: Record<string, BookCheckStats> | undefined): string {
+  if (checks === undefined) return "";
+  const sum = (key: keyof BookCheckStats) => Object.values(checks).reduce((n, c) => n + c[key], 0);
+  const differing = Object.entries(checks).filter(([, c]) => c.differing > 0).map(([pair, c]) => `${pair} ${c.differing}`);
+  return `; book self-check: ${sum("checked")} snapshots compared, ${sum("differing")} differ${differing.length > 0 ? ` (${differing.join(", ")}; orders named in the log)` : ""}, ${sum("late")} late`;
 }

@@ -121,6 +121,18 @@ export function captureRegistry(s: CaptureSnapshot): MetricRegistry {
     for (const [code, n] of sortedEntries(w.rejected)) rejected.set(n, { code });
     const unknown = r.counter("obcap_frames_not_stored_total", "Valid frames of event kinds obcap does not store, by event@channel-prefix", ["kind"]);
     for (const [kind, n] of sortedEntries(w.unknown)) unknown.set(n, { kind });
+    if (w.bookChecks) {
+      const checks = r.counter("obcap_book_checks_total", "Fresh snapshots compared with the book kept from the stored events (the self-check), by pair", ["pair"]);
+      const differing = r.counter("obcap_book_checks_differing_total", "Self-checks in which the snapshot and the book differed, by pair", ["pair"]);
+      const orders = r.counter("obcap_book_check_orders_differing_total", "Orders that differed between a snapshot and the book, summed over the self-checks, by pair", ["pair"]);
+      const late = r.counter("obcap_book_checks_late_total", "Snapshots that came too late to be compared with the book, by pair", ["pair"]);
+      for (const [pair, c] of sortedEntries(w.bookChecks)) {
+        checks.set(c.checked, { pair });
+        differing.set(c.differing, { pair });
+        orders.set(c.differences, { pair });
+        late.set(c.late, { pair });
+      }
+    }
   }
 
   const q = s.queue;

@@ -24,6 +24,11 @@ export interface PipelineStats {
   snapshots?: number;
   /** Chunk items of snapshots DynamoDB acknowledged (not in `written`, like coverage items); absent without a table. */
   snapshotItemsWritten?: number;
+  /**
+   * The self-check of each pair's book against fresh snapshots (book-self-check.ts), by pair; absent
+   * before the first snapshot (and without a table: the upload stage runs it).
+   */
+  bookChecks?: Record<string, BookCheckStats>;
   /** Same key twice inside one batch: the later copy was kept. */
   duplicatesDropped: number;
   /** Frames rejected by the decoder (bad UTF-8, bad JSON, schema), by code. */
@@ -44,6 +49,20 @@ export interface PipelineStats {
    * lag the receiver by what is in the queue. Optional: older writers do not send it.
    */
   channels?: Record<string, ChannelStats>;
+}
+
+/** One pair's self-check figures. */
+export interface BookCheckStats {
+  /** Snapshots the book started from (the first, and the first after a gap or a difference). */
+  anchored: number;
+  /** Snapshots compared with the book. */
+  checked: number;
+  /** Of those, snapshots that differed. */
+  differing: number;
+  /** Orders that differed, summed over every check. */
+  differences: number;
+  /** Snapshots that came too late to be compared. */
+  late: number;
 }
 
 /** One channel's frames, for metrics (`obcap_frames_received_total`, `obcap_last_frame_age_seconds`). */

@@ -15,6 +15,7 @@ import { backoffDelayMs } from "../base/backoff.ts";
 import type { JournalPosition } from "../journal/checkpoint.ts";
 import { BatchWriter, type BatchWriterOptions } from "../store/dynamodb/batch-writer.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
+import { isGapItem } from "../store/dynamodb/gap-item.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { openCaptureTable } from "../store/dynamodb/table.ts";
 import { IngestCounter, ingestRecorded, type Ingested } from "./ingest.ts";
@@ -26,6 +27,8 @@ import { buildSnapshotRecord } from "../model/order-book-snapshot.ts";
 import type { UploaderControl, UploaderInit, UploaderMessage, UploaderStats } from "./upload-protocol.ts";
 import type { SourceEntry, UploadSource } from "./upload-source.ts";
 import { ItemUploader } from "./uploader.ts";
+import { BookSelfCheck } from "./book-self-check.ts";
+import { parseOrderBookSnapshot } from "../book/snapshot-schema.ts";
 
 /** Records read between two awaits of the DynamoDB side (keeps the batches in flight fed). */
 const RECORDS_PER_STEP = 250;
@@ -58,6 +61,8 @@ export class UploadStage {
     ...emptyPipelineStats(), quarantined: 0, backlogBytes: 0, backlogSegments: 0, deletedSegments: 0, checkpoint: undefined,
   };
   private readonly counter: IngestCounter;
+  /** Each pair's book from the stored events, against every fresh snapshot (book-self-check.ts). */
+  private readonly selfCheck = new BookSelfCheck();
   private source: UploadSource<JournalPosition | number> | undefined;
   private finishing = false;
   private aborted = false;
@@ -225,7 +230,43 @@ export class UploadStage {
       const rxMicros = entry.recorded && "rxMicros" in entry.recorded ? entry.recorded.rxMicros : 0;
       this.counter.count(ingested, rxMicros, () => entry.text ?? LENIENT_UTF8.decode(entry.raw), own);
     }
+    if (ingested.kind === "items") this.check(ingested);
     uploader.take(ingested.kind === "items" ? ingested.items : NO_ITEMS, position);
+  }
+
+  /** Feeds the self-check: order events, gaps (chain breaks too), snapshots (compared, counted, a difference reported). */
+  private check(ingested: Extract<Ingested, { kind: "items" }>): void {
+    const decoded = ingested.decoded;
+    if (decoded.kind === "event") {
+      const e = decoded.event;
+      if (e.stream !== "orders") return;
+      if (ingested.items.some(isGapItem)) this.selfCheck.onGap(e.pair);
+      this.selfCheck.onEvent({ pair: e.pair, event: e.event, data: e.data, rxMicros: e.rxMicros });
+    } else if (decoded.kind === "gap") {
+      for (const gap of decoded.gaps) if (gap.stream === "orders") this.selfCheck.onGap(gap.pair);
+    } else {
+      const parsed = parseOrderBookSnapshot(decoded.snapshot.bodyText);
+      if (!parsed.success) return; // decodeOwnRecord checked the same schema
+      const outcome = this.selfCheck.onSnapshot(decoded.snapshot.pair, parsed.snapshot, decoded.snapshot.rxMicros);
+      const figures = ((this.stats.bookChecks ??= {})[outcome.pair] ??= { anchored: 0, checked: 0, differing: 0, differences: 0, late: 0 });
+      if (outcome.kind === "anchored") figures.anchored++;
+      else if (outcome.kind === "late") figures.late++;
+      else {
+        figures.checked++;
+        if (outcome.differences > 0) {
+          figures.differing++;
+          figures.differences += outcome.differences;
+          const ids = (label: string, list: string[]) => (list.length > 0 ? `, ${label} ${list.join(" ")}` : "");
+          this.post({
+            type: "note",
+            message:
+              `book self-check of ${outcome.pair}: the snapshot of ${new Date(outcome.snapshotMicros / 1000).toISOString()} differs from the book kept from the stored events ` +
+              `by ${outcome.differences} orders${ids("missing from the book", outcome.missing)}${ids("extra in the book", outcome.extra)}${ids("different", outcome.different)} ` +
+              `(events missed? the book starts again from this snapshot)`,
+          });
+        }
+      }
+    }
   }
 
   /** A snapshot that came in a message: into the ring source as an own record (see RingSource.addOwn). */

@@ -38,7 +38,7 @@ test("the metrics table lists exactly the families a capture serves", () => {
       startMicros: 0,
       nowMicros: 1,
       receivedFrames: 0,
-      writer: { ...emptyPipelineStats(), channels: { live_orders_btcusd: { frames: 1, lastRxMicros: 0 } }, rejected: { E_FRAME_JSON: 1 }, unknown: { "x@y": 1 } },
+      writer: { ...emptyPipelineStats(), channels: { live_orders_btcusd: { frames: 1, lastRxMicros: 0 } }, rejected: { E_FRAME_JSON: 1 }, unknown: { "x@y": 1 }, bookChecks: { btcusd: { anchored: 1, checked: 1, differing: 0, differences: 0, late: 0 } } },
       queue: { published: 0, ownPublished: 0, overflowed: 0, overflowDepthFrames: 0, overflowBytes: 0, overflowHighWaterBytes: 0, lostFrames: 0, lostBytes: 0, lostAfterClose: 0, oversizeFrames: 0, ringUsedBytes: 0, ringHighWaterBytes: 0, ringCapacityBytes: 1 },
       journal: { backlogBytes: 0, backlogFrames: 0 },
       disk: { journalBytes: 0, budgetBytes: 1, freeBytes: 1, minFreeBytes: 0, hoursLeft: 1, compressedSegments: 0, deletedSegments: 0, evictedSegments: 0 },
