@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parseOrderBookSnapshot } from "../../src/book/snapshot-schema.ts";
 import { bookFromSnapshot } from "../../src/book/snapshot-book.ts";
-import { truthOrders } from "../support/book-journal.ts";
+import { truthOrders, jsonOrders, type BookJson } from "../support/book-journal.ts";
 import { runObcap, startObcap, testClient } from "../support/capture-harness.ts";
 import { dynamoEndpoint } from "../support/env.ts";
 import { startFakeExchange } from "../support/fake-exchange.ts";
@@ -38,17 +38,7 @@ beforeAll(async () => {
 });
 afterAll(() => client.destroy());
 
-interface BookJson {
-  bids: { price: string; amount: string; orders: number; queue: { id: string; amount: string }[] }[];
-  asks: { price: string; amount: string; orders: number; queue: { id: string; amount: string }[] }[];
-  snapshot: { microtimestamp: number };
-  warnings: string[];
-}
 
-function jsonOrders(doc: BookJson): string[] {
-  const side = (name: string, levels: BookJson["bids"]) => levels.flatMap((l) => l.queue.map((o) => `${name} ${o.id} ${l.price} ${o.amount}`));
-  return [...side("bid", doc.bids), ...side("ask", doc.asks)].sort();
-}
 
 test("capture with snapshots and reconnects, then obcap book --at T equals the exchange's true book at T; the self-check finds nothing", async () => {
   const table = await createTestTable(endpoint, "book-capture");

@@ -14,7 +14,7 @@ import { bookAt } from "../../src/history/book-at.ts";
 import { TableHistory } from "../../src/history/table-history.ts";
 import { dynamoQueryFn } from "../../src/export/partition-query.ts";
 import { openCaptureTable } from "../../src/store/dynamodb/table.ts";
-import { buildJournal, ordersOf, PAIR, truthAt, truthOrders, type Built } from "../support/book-journal.ts";
+import { buildJournal, ordersOf, PAIR, truthAt, truthOrders, type Built, jsonOrders, type BookJson } from "../support/book-journal.ts";
 import { runObcap, testClient } from "../support/capture-harness.ts";
 import { dynamoEndpoint } from "../support/env.ts";
 import { generateFrames } from "../support/frame-generator.ts";
@@ -40,23 +40,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => client.destroy());
 
-interface BookJson {
-  pair: string;
-  at_us: number;
-  snapshot: { microtimestamp: number };
-  events_applied: number;
-  bids: { price: string; amount: string; orders: number; queue?: { id: string; amount: string }[] }[];
-  asks: { price: string; amount: string; orders: number; queue?: { id: string; amount: string }[] }[];
-  gaps: { start_us: number; end_us: number; reason: string }[];
-  warnings: string[];
-  crossed: boolean;
-}
 
-/** The orders of a --l3 --json answer, in the form truthOrders() gives. */
-function jsonOrders(doc: BookJson): string[] {
-  const side = (name: string, levels: BookJson["bids"]) => levels.flatMap((l) => l.queue!.map((o) => `${name} ${o.id} ${l.price} ${o.amount}`));
-  return [...side("bid", doc.bids), ...side("ask", doc.asks)].sort();
-}
 
 function randomInstants(seed: number, n: number): number[] {
   const rand = seededRandom(seed);

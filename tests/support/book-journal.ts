@@ -115,3 +115,22 @@ export function ordersOf(book: L3Book): string[] {
 export function truthOrders(snapshot: OrderBookSnapshot): string[] {
   return [...snapshot.bids.map((r) => `bid ${r[2]} ${r[0]} ${r[1]}`), ...snapshot.asks.map((r) => `ask ${r[2]} ${r[0]} ${r[1]}`)].sort();
 }
+
+/** The parts of `obcap book --at T --json` the tests read (with --l3: each level's queue). */
+export interface BookJson {
+  pair: string;
+  at_us: number;
+  snapshot: { microtimestamp: number };
+  events_applied: number;
+  bids: { price: string; amount: string; orders: number; queue?: { id: string; amount: string }[] }[];
+  asks: { price: string; amount: string; orders: number; queue?: { id: string; amount: string }[] }[];
+  gaps: { start_us: number; end_us: number; reason: string }[];
+  warnings: string[];
+  crossed: boolean;
+}
+
+/** The orders of a --l3 --json answer, in the form {@link truthOrders} gives. */
+export function jsonOrders(doc: BookJson): string[] {
+  const side = (name: string, levels: BookJson["bids"]) => levels.flatMap((l) => (l.queue ?? []).map((o) => `${name} ${o.id} ${l.price} ${o.amount}`));
+  return [...side("bid", doc.bids), ...side("ask", doc.asks)].sort();
+}
