@@ -196,9 +196,9 @@ describe("export --format csv", () => {
   }, 60_000);
 });
 
-describe("the 2022 frame format through the table", () => {
-  test("replayed and read back: the book at random instants equals the truth", async () => {
-    const old = buildJournal(77, 2000, 400, { orderFormat: "2022" });
+describe("the 2022 and 2023 frame formats through the table", () => {
+  for (const [format, seed] of [["2022", 77], ["2023", 79]] as const) test(`${format}: replayed and read back, the book at random instants equals the truth`, async () => {
+    const old = buildJournal(seed, 2000, 400, { orderFormat: format });
     const oldTable = await createTestTable(client, "book-2022");
     const checkpoint = join(testTempDir("book-2022"), "replay.checkpoint");
     const replayed = await runObcap("source", ["replay", old.dir, "--table", oldTable, "--endpoint", endpoint, "--checkpoint", checkpoint], {}, 120_000);

@@ -40,12 +40,14 @@ function microsOf(frame: string): number {
 }
 
 /** A journal of `count` frames of btcusd (plus trades) with a snapshot every `snapshotEvery` frames. */
-export function buildJournal(seed: number, count: number, snapshotEvery: number, options: { withhold?: (frame: string) => boolean; orderFormat?: OrderFormat } = {}): Built {
+export function buildJournal(seed: number, count: number, snapshotEvery: number, options: { withhold?: (frame: string) => boolean; orderFormat?: OrderFormat | "2023" } = {}): Built {
   const rand = seededRandom(seed);
-  const gen = generateFramesIter({ pairs: [PAIR], countPerPair: count, seed, initialOrdersPerPair: 40, orderFormat: options.orderFormat });
+  const gen = generateFramesIter({ pairs: [PAIR], countPerPair: count, seed, initialOrdersPerPair: 40, orderFormat: options.orderFormat === "2023" ? "2026" : options.orderFormat });
+  const layout = options.orderFormat === "2023" ? to2023Layout : (frame: string) => frame;
   const frames: string[] = [];
   const truth: Truth = { micros: [], books: [], events: [] };
-  for (const frame of gen) {
+  for (const generated of gen) {
+    const frame = layout(generated);
     frames.push(frame);
     truth.micros.push(microsOf(frame));
     truth.books.push(gen.bookSnapshot(PAIR)!);
@@ -133,4 +135,17 @@ export interface BookJson {
 export function jsonOrders(doc: BookJson): string[] {
   const side = (name: string, levels: BookJson["bids"]) => levels.flatMap((l) => (l.queue ?? []).map((o) => `${name} ${o.id} ${l.price} ${o.amount}`));
   return [...side("bid", doc.bids), ...side("ask", doc.asks)].sort();
+}
+
+/**
+ * The 2023-08 layout of an order frame (bitstamp-protocol.md §2.1): the 2022 fields plus
+ * `amount_traded` and `amount_at_create`; no `order_subtype`, `is_liquidation`, and no top-level
+ * `event_id`, `pre_event_id`, `order_source` (so no chain). Trades are left as they are.
+ */
+export function to2023Layout(frame: string): string {
+  if (!frame.includes('"channel":"live_orders_')) return frame;
+  return frame
+    .replace(/"order_subtype":\d+,/, "")
+    .replace(/,"is_liquidation":(true|false)/, "")
+    .replace(/,"event_id":"[^"]*","pre_event_id":"[^"]*","order_source":"[^"]*"/, "");
 }

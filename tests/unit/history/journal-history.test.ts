@@ -3,6 +3,8 @@
  * truth: the test exchange's simulated book as it stood after each frame (tests/support/book-journal.ts).
  */
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ObcapError } from "../../../src/base/errors.ts";
 import { bookFromSnapshot } from "../../../src/book/snapshot-book.ts";
 import { bookSeries } from "../../../src/book/book-series.ts";
@@ -72,9 +74,15 @@ describe("the book at an instant from a journal directory", () => {
   });
 });
 
-describe("the 2022 frame format (no event_id chain, no amount_traded)", () => {
-  test("the book at random instants equals the truth; no chain gaps are invented", async () => {
-    const built = buildJournal(76, 2500, 500, { orderFormat: "2022" });
+describe("the 2022 and 2023 frame formats (no event_id chain; 2023 adds amount_traded, amount_at_create)", () => {
+  for (const [format, seed] of [["2022", 76], ["2023", 78]] as const) test(`${format}: the book at random instants equals the truth; no chain gaps are invented`, async () => {
+    const built = buildJournal(seed, 2500, 500, { orderFormat: format });
+    if (format === "2023") {
+      const lines = readFileSync(join(built.dir, "segments", readdirSync(join(built.dir, "segments"))[0]!), "utf8");
+      expect(lines).toContain('"amount_at_create"');
+      expect(lines).not.toContain('"event_id"');
+      expect(lines).not.toContain('"order_subtype"');
+    }
     const source = new JournalHistory(built.dir);
     const rand = seededRandom(7);
     const last = built.truth.micros.at(-1)!;
