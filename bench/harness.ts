@@ -6,7 +6,7 @@
  * Every benchmark prints human lines, then one JSON object on its last stdout line; bench/run.ts
  * collects those objects into BENCHMARKS.md.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -318,4 +318,36 @@ export function sleepMs(ms: number): Promise<void> {
 /** Prints the bench's result object as the last stdout line. */
 export function printResult(result: object): void {
   console.log(JSON.stringify(result));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU placement
+
+/** CPU masks for taskset: DynamoDB Local alone on the second CPU, the writers on the first. */
+const WRITER_CPU_MASK = "1";
+const DYNAMODB_CPU_MASK = "2";
+
+/**
+ * Pins DynamoDB Local (all its threads) to one CPU and this process (with the obcap processes it
+ * starts) to the other, as on AWS where DynamoDB does not share obcap's CPUs; returns the undo, or
+ * the reason it cannot (one CPU, no taskset, DynamoDB Local's pid unknown).
+ */
+export function pinCpus(ddbPid: number | undefined): { undo(): void } | string {
+  if (ddbPid === undefined) return "DynamoDB Local's process id is unknown";
+  if ((navigator.hardwareConcurrency ?? 1) < 2) return "one CPU";
+  const all = (pid: number) => spawnSync("taskset", ["-a", "-p", "-c", `0-${navigator.hardwareConcurrency - 1}`, String(pid)], { encoding: "utf8" });
+  const pin = (mask: string, pid: number) => spawnSync("taskset", ["-a", "-p", mask, String(pid)], { encoding: "utf8" });
+  const a = pin(DYNAMODB_CPU_MASK, ddbPid);
+  const b = pin(WRITER_CPU_MASK, process.pid);
+  if (a.status !== 0 || b.status !== 0) {
+    all(ddbPid);
+    all(process.pid);
+    return `taskset failed: ${(a.error?.message ?? a.stderr) || (b.error?.message ?? b.stderr)}`.trim();
+  }
+  return {
+    undo() {
+      all(ddbPid);
+      all(process.pid);
+    },
+  };
 }

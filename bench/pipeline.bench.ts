@@ -46,7 +46,7 @@ import { generateFrames } from "../tests/support/frame-generator.ts";
 import type { RawWriterJob, RawWriterReport } from "./raw-writer.worker.ts";
 import {
   BENCH_PAIRS, BINARY, FIXED_START_MS, WatchedProcess, benchDynamoDb, captureArgs, collectGarbage, createBenchTable,
-  dropBenchTable, median, printResult, procCpuSeconds, progressLines, PROGRESS_RE, round, spawnFakeExchange, type BenchDynamoDb, type ProgressLine, type TimedLine,
+  dropBenchTable, median, pinCpus, printResult, procCpuSeconds, progressLines, PROGRESS_RE, round, spawnFakeExchange, type BenchDynamoDb, type ProgressLine, type TimedLine,
 } from "./harness.ts";
 
 /** 100,000 events: at ~14,000/s a run lasts ~7 s, so start-up and the last acknowledgements weigh little (40,000 ran ~3 s). */
@@ -323,6 +323,29 @@ try {
   }
   await runRaw("after");
 
+  // DynamoDB Local alone on one CPU, the capture (obcap, the fake exchange, this bench) on the other, as
+  // on AWS where DynamoDB does not share obcap's CPUs: the ceiling and the default capture again.
+  const pinnedRuns: PipelineRun[] = [];
+  let pinnedBefore = Number.NaN;
+  let pinnedAfter = Number.NaN;
+  const pinning = pinCpus(ddb.pid);
+  if (typeof pinning === "string") console.log(`CPUs pinned apart: skipped (${pinning})`);
+  else {
+    try {
+      pinnedBefore = (await rawRun(ddb, batches)).itemsPerSec;
+      console.log(`CPUs pinned apart: raw BatchWriter ceiling (before): ${Math.round(pinnedBefore).toLocaleString("en")} items/s`);
+      for (let r = 0; r < REPEATS; r++) {
+        const p = await pipelineRun(ddb, "journal");
+        pinnedRuns.push(p);
+        console.log(`CPUs pinned apart: pipeline (journal): ${EVENTS} events in ${p.seconds.toFixed(2)} s = ${Math.round(p.endToEndPerSec).toLocaleString("en")} events/s end to end; concurrency highest ${p.concurrencyHighest}; cores used: obcap ${p.obcapCores.toFixed(2)}, DynamoDB Local ${p.dynamoDbCores.toFixed(2)}`);
+      }
+      pinnedAfter = (await rawRun(ddb, batches)).itemsPerSec;
+      console.log(`CPUs pinned apart: raw BatchWriter ceiling (after): ${Math.round(pinnedAfter).toLocaleString("en")} items/s`);
+    } finally {
+      pinning.undo();
+    }
+  }
+
   const summarize = (runs: PipelineRun[]) => ({
     endToEndPerSec: Math.round(median(runs.map((p) => p.endToEndPerSec))),
     runsEndToEndPerSec: runs.map((p) => Math.round(p.endToEndPerSec)),
@@ -390,6 +413,13 @@ try {
     directEndToEndOverCeiling: round(direct.endToEndPerSec / ceiling, 3),
     directSteadyOverCeiling: round(direct.steadyPerSec / ceiling, 3),
     journalAdaptiveOverFixed8EndToEnd: round(journal.endToEndPerSec / journalFixed8.endToEndPerSec, 3),
+    pinned: pinnedRuns.length === 0 ? { skipped: typeof pinning === "string" ? pinning : "not run" } : {
+      rawCeilingBeforeItemsPerSec: Math.round(pinnedBefore),
+      rawCeilingAfterItemsPerSec: Math.round(pinnedAfter),
+      rawCeilingItemsPerSec: Math.round(Math.max(pinnedBefore, pinnedAfter)),
+      journal: summarize(pinnedRuns),
+      journalEndToEndOverCeiling: round(summarize(pinnedRuns).endToEndPerSec / Math.max(pinnedBefore, pinnedAfter), 3),
+    },
     totalSeconds: round((performance.now() - started) / 1000, 1),
   };
   console.log(

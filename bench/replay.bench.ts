@@ -26,7 +26,6 @@
  *      (no faults): closer to AWS, several ms away, than DynamoDB Local is.
  *    lines/s = the exact rate of replay's summary line.
  */
-import { spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +47,7 @@ import { resolveInputs } from "../src/replay/inputs.ts";
 import { BatchWriter } from "../src/store/dynamodb/batch-writer.ts";
 import type { Item } from "../src/store/dynamodb/item.ts";
 import { startFaultProxy } from "../tests/support/fault-proxy.ts";
-import type { BenchDynamoDb } from "./harness.ts";
+import { pinCpus, type BenchDynamoDb } from "./harness.ts";
 
 const BIG_LINES = 2_000_000;
 const DB_LINES = 200_000;
@@ -245,35 +244,6 @@ async function rawCeiling(ddb: BenchDynamoDb, batches: readonly Item[][]): Promi
   } finally {
     await dropBenchTable(ddb.client, table);
   }
-}
-
-/** CPU masks for taskset: DynamoDB Local alone on the second CPU, the writers on the first. */
-const WRITER_CPU_MASK = "1";
-const DYNAMODB_CPU_MASK = "2";
-
-/**
- * Pins DynamoDB Local (all its threads) to one CPU and this process (with the obcap processes it
- * starts) to the other, as on AWS where DynamoDB does not share obcap's CPUs; returns the undo, or
- * the reason it cannot (one CPU, no taskset, DynamoDB Local's pid unknown).
- */
-function pinCpus(ddbPid: number | undefined): { undo(): void } | string {
-  if (ddbPid === undefined) return "DynamoDB Local's process id is unknown";
-  if ((navigator.hardwareConcurrency ?? 1) < 2) return "one CPU";
-  const all = (pid: number) => spawnSync("taskset", ["-a", "-p", "-c", `0-${navigator.hardwareConcurrency - 1}`, String(pid)], { encoding: "utf8" });
-  const pin = (mask: string, pid: number) => spawnSync("taskset", ["-a", "-p", mask, String(pid)], { encoding: "utf8" });
-  const a = pin(DYNAMODB_CPU_MASK, ddbPid);
-  const b = pin(WRITER_CPU_MASK, process.pid);
-  if (a.status !== 0 || b.status !== 0) {
-    all(ddbPid);
-    all(process.pid);
-    return `taskset failed: ${(a.error?.message ?? a.stderr) || (b.error?.message ?? b.stderr)}`.trim();
-  }
-  return {
-    undo() {
-      all(ddbPid);
-      all(process.pid);
-    },
-  };
 }
 
 interface DirectGroup {
