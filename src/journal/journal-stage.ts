@@ -28,6 +28,7 @@
  * has given this run's first record (the run's opening records come first), and its line's `rx` is no
  * later than the last ring record's (the record itself keeps the true fetch times).
  */
+import { nextMacrotask } from "../base/next-macrotask.ts";
 import { openSync } from "node:fs";
 import type { LineStream } from "./appender.ts";
 import { RingConsumer } from "../queue/ring.ts";
@@ -244,7 +245,7 @@ export class JournalStage {
         this.keeper?.tick(now, false, appender.stats().bytes);
         if (now - lastYieldMs >= YIELD_EVERY_MS) {
           lastYieldMs = now;
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          await nextMacrotask();
         }
         continue;
       }

@@ -10,6 +10,7 @@
  * BatchWriter retries forever with backoff. Records that cannot be stored are counted, logged
  * (sampled) and, with a journal, kept in the quarantine; the upload goes on.
  */
+import { nextMacrotask } from "../base/next-macrotask.ts";
 import { describeError, isObcapError, obcapError } from "../base/errors.ts";
 import { backoffDelayMs } from "../base/backoff.ts";
 import type { JournalPosition } from "../journal/checkpoint.ts";
@@ -185,7 +186,7 @@ export class UploadStage {
         const now = performance.now();
         if (now - lastYieldMs >= YIELD_EVERY_MS) {
           lastYieldMs = now;
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          await nextMacrotask();
         }
         continue;
       }
