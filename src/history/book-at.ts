@@ -60,20 +60,31 @@ export async function bookAt(source: HistorySource, pair: string, atMicros: numb
   const snapshot = await snapshotFor(source, pair, atMicros);
   const start = alignToSnapshot(snapshot.book, { marginMicros: options.marginMicros ?? DEFAULT_MARGIN_MICROS });
   start.book.reportAfterMicros = start.snapshotMicros;
+  // The gaps are read while the events are (one request beside many).
+  const gaps = source.gaps(pair, start.applyFromMicros, atMicros);
+  gaps.catch(() => undefined); // awaited below; an early failure must not be unhandled meanwhile
   let applied = 0;
   let late = 0;
   for await (const event of source.orderEvents(pair, start.applyFromMicros, atMicros, () => late++)) {
     start.book.apply(event);
     applied++;
   }
-  const provenance = await provenanceOf(source, snapshot, start.applyFromMicros, atMicros, applied, late);
+  const provenance = await provenanceOf(source, snapshot, start.applyFromMicros, atMicros, applied, late, gaps);
   const report = start.book.report();
   return { ...provenance, atMicros, book: start.book, report, warnings: [...provenance.warnings, ...reportWarnings(report)] };
 }
 
 /** The provenance of a book built from `snapshot` with `applied` events over [from, to]. */
-export async function provenanceOf(source: HistorySource, snapshot: StoredSnapshot, fromMicros: number, toMicros: number, applied: number, late: number): Promise<BookProvenance> {
-  const gaps = await source.gaps(snapshot.pair, fromMicros, toMicros);
+export async function provenanceOf(
+  source: HistorySource,
+  snapshot: StoredSnapshot,
+  fromMicros: number,
+  toMicros: number,
+  applied: number,
+  late: number,
+  gapsRead: Promise<GapEvent[]> = source.gaps(snapshot.pair, fromMicros, toMicros),
+): Promise<BookProvenance> {
+  const gaps = await gapsRead;
   const warnings: string[] = [];
   for (const gap of gaps) {
     warnings.push(`gap (${gap.reason}) from ${isoOfMicros(gap.startMicros)} to ${isoOfMicros(gap.endMicros)}: order events may be missing there, so the book may be wrong after it`);
