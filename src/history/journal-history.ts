@@ -13,7 +13,6 @@ import { segmentStartMicros } from "../journal/segments.ts";
 import { decodeFrame, decodeOwnRecord } from "../exchange/bitstamp/decode.ts";
 import { channelName } from "../model/channels.ts";
 import type { GapEvent } from "../model/events.ts";
-import { parseOrderBookSnapshot } from "../book/snapshot-schema.ts";
 import { openInput } from "../replay/input-stream.ts";
 import { resolveInputs, type ReplayInput } from "../replay/inputs.ts";
 import { LineSplitter } from "../replay/line-splitter.ts";
@@ -178,7 +177,5 @@ function snapshotOfLine(text: string, pair: string): StoredSnapshot | undefined 
   if (recorded.kind !== "own") return undefined;
   const decoded = decodeOwnRecord(recorded.record, recorded.rxMicros);
   if (decoded.kind !== "snapshot" || decoded.snapshot.pair !== pair) return undefined;
-  const parsed = parseOrderBookSnapshot(JSON.parse(decoded.snapshot.bodyText));
-  if (!parsed.success) return undefined; // decodeOwnRecord checked the same schema
-  return { pair, microtimestamp: Number(decoded.snapshot.microtimestamp), receivedMicros: decoded.snapshot.receivedMicros, book: parsed.snapshot };
+  return { pair, microtimestamp: Number(decoded.snapshot.microtimestamp), receivedMicros: decoded.snapshot.receivedMicros, book: decoded.snapshot.book };
 }

@@ -122,7 +122,12 @@ export interface OrderBookSnapshotRecord {
   /** Resting orders on each side. */
   bids: number;
   asks: number;
+  /** The body as checked against {@link OrderBookBodySchema}: readers take it from here instead of parsing the MiBs again. */
+  book: OrderBookBody;
 }
+
+/** A checked group=2 body. */
+export type OrderBookBody = v.InferOutput<typeof OrderBookBodySchema>;
 
 export type SnapshotReadResult =
   | { ok: true; snapshot: OrderBookSnapshotRecord }
@@ -250,7 +255,7 @@ export function readSnapshotRecord(text: string, rxMicros: number): SnapshotRead
   const { timestamp, microtimestamp, bids, asks } = result.output;
   return {
     ok: true,
-    snapshot: { pair, requestedMicros, receivedMicros, rxMicros, bodyText, timestamp, microtimestamp, bids: bids.length, asks: asks.length },
+    snapshot: { pair, requestedMicros, receivedMicros, rxMicros, bodyText, timestamp, microtimestamp, bids: bids.length, asks: asks.length, book: result.output },
   };
 }
 

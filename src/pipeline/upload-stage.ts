@@ -29,7 +29,6 @@ import type { UploaderControl, UploaderInit, UploaderMessage, UploaderStats } fr
 import type { SourceEntry, UploadSource } from "./upload-source.ts";
 import { ItemUploader } from "./uploader.ts";
 import { BookSelfCheck } from "./book-self-check.ts";
-import { parseOrderBookSnapshot } from "../book/snapshot-schema.ts";
 
 /** Records read between two awaits of the DynamoDB side (keeps the batches in flight fed). */
 const RECORDS_PER_STEP = 250;
@@ -246,9 +245,7 @@ export class UploadStage {
     } else if (decoded.kind === "gap") {
       for (const gap of decoded.gaps) if (gap.stream === "orders") this.selfCheck.onGap(gap.pair);
     } else {
-      const parsed = parseOrderBookSnapshot(decoded.snapshot.bodyText);
-      if (!parsed.success) return; // decodeOwnRecord checked the same schema
-      const outcome = this.selfCheck.onSnapshot(decoded.snapshot.pair, parsed.snapshot, decoded.snapshot.rxMicros);
+      const outcome = this.selfCheck.onSnapshot(decoded.snapshot.pair, decoded.snapshot.book, decoded.snapshot.rxMicros);
       const figures = ((this.stats.bookChecks ??= {})[outcome.pair] ??= { anchored: 0, checked: 0, differing: 0, differences: 0, late: 0 });
       if (outcome.kind === "anchored") figures.anchored++;
       else if (outcome.kind === "late") figures.late++;

@@ -138,7 +138,7 @@ function emitField(spec: FieldSpec, av: AttributeValue, scale: number | undefine
 }
 
 /** Canonical N text (maybe "1E-8") back to the exact wire decimal: plain form, zeros re-padded to the recorded scale. */
-function restoreDecimal(n: string, scale: number | undefined, where: () => string): string {
+export function restoreDecimal(n: string, scale: number | undefined, where: () => string): string {
   let plain: string;
   try {
     plain = toPlainDecimal(n);
@@ -149,7 +149,7 @@ function restoreDecimal(n: string, scale: number | undefined, where: () => strin
 }
 
 /** `sc` = "p2,a8" (attribute name, fraction digits). */
-function parseScales(sc: string | undefined): ReadonlyMap<string, number> | undefined {
+export function parseScales(sc: string | undefined): ReadonlyMap<string, number> | undefined {
   if (sc === undefined || sc === "") return undefined;
   const scales = new Map<string, number>();
   for (const part of sc.split(",")) {

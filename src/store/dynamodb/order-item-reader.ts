@@ -11,8 +11,8 @@
 import { JsonNumber } from "../../base/exact-json.ts";
 import type { OrderData, OrderEventName } from "../../model/schemas.ts";
 import { ORDER_EVENTS } from "../../model/schemas.ts";
-import { padToScale, toPlainDecimal } from "./decimal.ts";
 import type { Item } from "./item.ts";
+import { parseScales, restoreDecimal } from "./item-decoder.ts";
 
 /** Query parameters that return only what {@link orderStateOfItem} reads. */
 export const ORDER_BOOK_PROJECTION = {
@@ -32,14 +32,12 @@ export function orderStateOfItem(item: Item): StoredOrderState {
   const where = () => `item ${JSON.stringify(item.pk?.S ?? "")} / ${JSON.stringify(item.sk?.S ?? "")}`;
   const event = item.ev?.S;
   if (event === undefined || !(ORDER_EVENTS as readonly string[]).includes(event)) throw new Error(`${where()} is not an order event item (ev ${JSON.stringify(event)})`);
-  const scales = item.sc?.S;
+  const scales = parseScales(item.sc?.S);
   const decimal = (attr: "a" | "p"): string => {
     const av = item[attr];
     if (av?.S !== undefined) return av.S;
     if (av?.N === undefined) throw new Error(`${where()} has no ${attr}`);
-    const plain = toPlainDecimal(av.N);
-    const scale = scaleOf(scales, attr);
-    return scale === undefined ? plain : padToScale(plain, scale);
+    return restoreDecimal(av.N, scales?.get(attr), where);
   };
   const idText = item.id?.N;
   const orderType = item.ot?.N;
@@ -59,13 +57,4 @@ export function orderStateOfItem(item: Item): StoredOrderState {
     price_str: price,
   };
   return { event: event as OrderEventName, data, rxMicros: Number(item.rx?.N ?? 0) };
-}
-
-/** The scale `sc` records for `attr` ("p2,a8" -> p: 2, a: 8). */
-function scaleOf(sc: string | undefined, attr: string): number | undefined {
-  if (sc === undefined) return undefined;
-  for (const part of sc.split(",")) {
-    if (part.startsWith(attr) && part.length > attr.length && /^\d+$/.test(part.slice(attr.length))) return Number(part.slice(attr.length));
-  }
-  return undefined;
 }

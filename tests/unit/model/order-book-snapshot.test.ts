@@ -50,7 +50,7 @@ describe("the record keeps the body exactly", () => {
       ok: true,
       snapshot: {
         pair: "btcusd", requestedMicros: REQUESTED, receivedMicros: RECEIVED, rxMicros: RX, bodyText: FIXTURE_BODY,
-        timestamp: "1788551766", microtimestamp: "1788551766754717", bids: 4, asks: 2,
+        timestamp: "1788551766", microtimestamp: "1788551766754717", bids: 4, asks: 2, book: JSON.parse(FIXTURE_BODY),
       },
     });
   });
