@@ -23,10 +23,13 @@
  *
  * Order book snapshots come in messages, not through the ring (journal-protocol.ts, SnapshotDelivery),
  * and are journaled as obcap's own records (model/order-book-snapshot.ts) by the loop, between drains.
- * Two rules keep the journal's promise that "every record received before the last line's receive
- * time is journaled" (previous-run.ts reads the restart gap from it): a snapshot waits until the ring
- * has given this run's first record (the run's opening records come first), and its line's `rx` is no
- * later than the last ring record's (the record itself keeps the true fetch times).
+ * Before a snapshot is journaled the ring is drained of every record present then, which includes
+ * every record the capture thread put there before it handed the snapshot over (its channel's start
+ * record, the frames received before the body): the snapshot's line follows them. Two rules keep the
+ * journal's promise that "every record received before the last line's receive time is journaled"
+ * (previous-run.ts reads the restart gap from it): a snapshot waits until the ring has given this
+ * run's first record (the run's opening records come first), and its line's `rx` is no later than the
+ * last ring record's (the record itself keeps the true fetch times).
  */
 import { nextMacrotask } from "../base/next-macrotask.ts";
 import { openSync } from "node:fs";
@@ -232,7 +235,13 @@ export class JournalStage {
     let waiting: Promise<void> | undefined;
     for (;;) {
       if (counters.abandonRequested()) return;
-      this.journalSnapshots(appender, false);
+      if (this.snapshots.length > 0) {
+        // Everything the capture thread put in the ring before it handed a snapshot over is visible
+        // now: journal it first, so a snapshot follows its channel's start record and every frame
+        // received before it (bounded by the ring's size).
+        consumer.drain(onRecord);
+        this.journalSnapshots(appender, false);
+      }
       const taken = consumer.drain(onRecord, DRAIN_CHUNK_RECORDS);
       const now = performance.now();
       if (now - lastProgressMs >= init.progressEveryMs) {

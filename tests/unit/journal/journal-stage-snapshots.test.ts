@@ -67,6 +67,23 @@ test("a snapshot waits for the run's first ring record, then goes into the journ
   expect(done.type === "done" && done.stats).toMatchObject({ ownLines: 2, snapshotLines: 1, frames: 1 });
 });
 
+test("a snapshot follows every ring record put there before it was handed over, even when the stage sees the message first", async () => {
+  const t = start();
+  t.producer.tryPushText(GAP, 100, RECORD_KIND.own);
+  await t.until("the start record journaled", () => t.lines().length === 1);
+  // The capture thread's order: a frame (or the trades channel's start record) into the ring, then the snapshot message.
+  t.producer.tryPushText('{"data":{},"channel":"live_orders_btcusd","event":"order_created"}', 150);
+  t.stage.control({ type: "snapshot", snapshot: delivery(5, 160) });
+  await t.until("the snapshot journaled", () => t.reports().length === 1);
+  t.producer.close();
+  t.stage.control({ type: "finish", leftovers: [] });
+  await t.done;
+  const lines = t.lines();
+  expect(lines).toHaveLength(3);
+  expect(lines[1]!.startsWith('{"rx":150,"m":')).toBe(true);
+  expect(lines[2]).toBe(`{"rx":150,"obcap":${buildSnapshotRecord(delivery(5, 160)).record}}`);
+});
+
 test("a snapshot that arrives after the journal closed is reported dropped, not lost silently", async () => {
   const t = start();
   t.producer.tryPushText(GAP, 100, RECORD_KIND.own);
