@@ -31,7 +31,7 @@ export interface BookReport {
   readonly rejected: { readonly count: number; readonly samples: readonly RejectedEvent[] };
   /** Best bid >= best ask now. */
   readonly crossed: boolean;
-  /** How many times the book went from not crossed to crossed on an event after `reportAfterMicros`. */
+  /** How many times the book went from not crossed to crossed, checked after each microtimestamp's events (one matching step) after `reportAfterMicros`. */
   readonly crossedTimes: number;
 }
 

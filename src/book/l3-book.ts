@@ -70,6 +70,14 @@ export class L3Book {
   // Parse slots, reused by every event.
   private readonly amountSlot: ParsedDecimal = parsedDecimalSlot();
   private readonly priceSlot: ParsedDecimal = parsedDecimalSlot();
+  /**
+   * Events of one microtimestamp are one matching step, and their order within it is not always
+   * known (a table orders them by receive time, which a recording may not have): the book is checked
+   * for crossing once a step is complete (the next event's time differs, or the book is read).
+   */
+  private stepMicros = Number.NaN;
+  private stepPending = false;
+  private stepCounted = false;
 
   constructor(options: BookOptions = {}) {
     this.reporter = new BookReporter(options.maxReportedIds ?? DEFAULT_MAX_REPORTED_IDS);
@@ -86,6 +94,7 @@ export class L3Book {
     const id = data.id_str ?? numberText(data.id);
     const timeMicros = eventMicros(data);
     const counted = timeMicros > this.reportAfterMicros;
+    if (this.stepPending && timeMicros !== this.stepMicros) this.settleStep();
     this.reporter.events++;
     if (kind === "order_deleted") {
       const order = this.orders.get(id);
@@ -97,7 +106,9 @@ export class L3Book {
     } else {
       this.reporter.rejected(id, `unknown event ${JSON.stringify(kind)}`);
     }
-    this.checkCrossed(counted);
+    this.stepMicros = timeMicros;
+    this.stepPending = true;
+    this.stepCounted = counted;
   }
 
   /**
@@ -106,6 +117,7 @@ export class L3Book {
    */
   upsertOrder(id: string, side: Side | SideCode, priceText: string, amountText: string, timeMicros: number): UpsertResult {
     const code = side === "bid" ? BID : side === "ask" ? ASK : side;
+    this.settleStep();
     const result = this.setState(id, code, priceText, amountText, timeMicros);
     this.checkCrossed(timeMicros > this.reportAfterMicros);
     return result;
@@ -115,6 +127,7 @@ export class L3Book {
   removeOrder(id: string): boolean {
     const order = this.orders.get(id);
     if (order === undefined) return false;
+    this.settleStep();
     this.removeResting(order);
     this.checkCrossed(false);
     return true;
@@ -189,11 +202,13 @@ export class L3Book {
 
   /** Best bid >= best ask. */
   get crossed(): boolean {
+    this.settleStep();
     return this.reporter.crossed;
   }
 
   /** A copy of the report (book-report.ts). */
   report(): BookReport {
+    this.settleStep();
     return this.reporter.report();
   }
 
@@ -268,6 +283,13 @@ export class L3Book {
     const level: PriceLevel = order.level;
     level.unlink(order);
     if (level.count === 0) this.sides[level.side].remove(level);
+  }
+
+  /** The crossing check of the step (microtimestamp) whose events were applied last. */
+  private settleStep(): void {
+    if (!this.stepPending) return;
+    this.stepPending = false;
+    this.checkCrossed(this.stepCounted);
   }
 
   private checkCrossed(counted: boolean): void {

@@ -196,6 +196,35 @@ describe("export --format csv", () => {
   }, 60_000);
 });
 
+describe("a recording stamped per millisecond (one receive time for each exchange microtimestamp)", () => {
+  for (const format of ["2026", "2023"] as const) test(`${format} form: the table's book equals the truth (sort keys alone do not order one order's events within a microtimestamp)`, async () => {
+    const stamped = buildJournal(83, 3000, 500, { orderFormat: format, sameRxPerMicros: true });
+    // The adversity is there: one order with several events in one microtimestamp.
+    const perOrderMicros = new Map<string, number>();
+    for (const e of stamped.truth.events) {
+      const key = `${e.data.microtimestamp}/${e.data.id_str ?? String(e.data.id)}`;
+      perOrderMicros.set(key, (perOrderMicros.get(key) ?? 0) + 1);
+    }
+    expect([...perOrderMicros.values()].filter((n) => n > 1).length).toBeGreaterThan(10);
+    const stampedTable = await createTestTable(client, "book-stamped");
+    const checkpoint = join(testTempDir("book-stamped"), "replay.checkpoint");
+    const replayed = await runObcap("source", ["replay", stamped.dir, "--table", stampedTable, "--endpoint", endpoint, "--checkpoint", checkpoint], {}, 120_000);
+    expect(replayed.code).toBe(0);
+    const rand = seededRandom(9);
+    const last = stamped.truth.micros.at(-1)!;
+    for (let k = 0; k < 3; k++) {
+      const at = stamped.firstSnapshotMicros + Math.floor(rand() * (last - stamped.firstSnapshotMicros));
+      for (const source of [["--table", stampedTable, "--endpoint", endpoint], ["--journal", stamped.dir]]) {
+        const run = await runObcap("source", ["book", ...source, "--pair", PAIR, "--at", String(at), "--l3", "--json", "--depth", "100000"]);
+        expect(run.code).toBe(0);
+        const book = JSON.parse(run.stdout) as BookJson;
+        expect({ source: source[0], orders: jsonOrders(book), warnings: book.warnings.filter((w) => !w.includes("gap")) })
+          .toEqual({ source: source[0], orders: truthOrders(truthAt(stamped.truth, at)), warnings: [] });
+      }
+    }
+  }, 120_000);
+});
+
 describe("the 2022 and 2023 frame formats through the table", () => {
   for (const [format, seed] of [["2022", 77], ["2023", 79]] as const) test(`${format}: replayed and read back, the book at random instants equals the truth`, async () => {
     const old = buildJournal(seed, 2000, 400, { orderFormat: format });

@@ -40,7 +40,7 @@ function microsOf(frame: string): number {
 }
 
 /** A journal of `count` frames of btcusd (plus trades) with a snapshot every `snapshotEvery` frames. */
-export function buildJournal(seed: number, count: number, snapshotEvery: number, options: { withhold?: (frame: string) => boolean; orderFormat?: OrderFormat | "2023" } = {}): Built {
+export function buildJournal(seed: number, count: number, snapshotEvery: number, options: { withhold?: (frame: string) => boolean; orderFormat?: OrderFormat | "2023"; sameRxPerMicros?: boolean } = {}): Built {
   const rand = seededRandom(seed);
   const gen = generateFramesIter({ pairs: [PAIR], countPerPair: count, seed, initialOrdersPerPair: 40, orderFormat: options.orderFormat === "2023" ? "2026" : options.orderFormat });
   const layout = options.orderFormat === "2023" ? to2023Layout : (frame: string) => frame;
@@ -65,7 +65,9 @@ export function buildJournal(seed: number, count: number, snapshotEvery: number,
   const pendingSnapshots: { dueRx: number; body: string; requested: number }[] = [];
   let firstSnapshotMicros = Number.NaN;
   order.forEach((index, n) => {
-    rx = Math.max(rx + 1, truth.micros[index]! + 300 + Math.floor(rand() * 20_000));
+    // sameRxPerMicros: a recorder that stamps frames per millisecond (the events of one exchange
+    // microtimestamp share a receive time), else a receive clock that always moves.
+    rx = options.sameRxPerMicros ? Math.max(rx, truth.micros[index]! + 2000) : Math.max(rx + 1, truth.micros[index]! + 300 + Math.floor(rand() * 20_000));
     while (pendingSnapshots.length > 0 && pendingSnapshots[0]!.dueRx <= rx) {
       const s = pendingSnapshots.shift()!;
       const record = buildSnapshotRecord({ pair: PAIR, requestedMicros: s.requested, receivedMicros: s.dueRx, body: new TextEncoder().encode(s.body) }).record;

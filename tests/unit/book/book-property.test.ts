@@ -309,6 +309,42 @@ describe("the engine agrees with a naive reference model after every event", () 
     });
   }
 
+  test("read only at the end, crossings are counted once per microtimestamp (a matching step), like a reference that checks at each step's end", () => {
+    for (const seed of [1, 2, 3]) {
+      const stream = generate(seed, 2500);
+      const book = new L3Book();
+      const ref = new ReferenceBook();
+      book.reportAfterMicros = ref.reportAfterMicros = stream.reportAfterMicros;
+      let crossed = false;
+      let times = 0;
+      let pending = false;
+      let stepMicros = "";
+      let stepCounted = false;
+      const settle = () => {
+        if (!pending) return;
+        pending = false;
+        const [bid] = ref.levels(0);
+        const [ask] = ref.levels(1);
+        const now = bid !== undefined && ask !== undefined && bid.priceUnits >= ask.priceUnits;
+        if (now && !crossed && stepCounted) times++;
+        crossed = now;
+      };
+      for (const e of stream.events) {
+        if (pending && e.data.microtimestamp !== stepMicros) settle();
+        book.apply(e);
+        ref.apply(e.event, e.data);
+        pending = true;
+        stepMicros = e.data.microtimestamp;
+        stepCounted = Number(e.data.microtimestamp) > ref.reportAfterMicros;
+      }
+      settle();
+      const report = book.report();
+      expect([report.crossed, report.crossedTimes]).toEqual([crossed, times]);
+      expect(times).toBeGreaterThan(0);
+      expect(times).toBeLessThan(ref.crossedTimes); // the per-event count sees crossings inside steps
+    }
+  });
+
   test("the streams hold the promised edge cases", () => {
     const { events } = generate(1, 2500);
     const texts = events.flatMap((e) => [e.data.price_str, e.data.amount_str]);

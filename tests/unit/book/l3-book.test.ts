@@ -197,6 +197,20 @@ describe("reports", () => {
     expect(book.report()).toMatchObject({ crossed: true, crossedTimes: 2 });
   });
 
+  test("a crossing inside one microtimestamp (one matching step, its events in any order) is not counted; one that outlasts it is", () => {
+    const book = bookOf(created({ id: "b", side: 0, price: "10" }), created({ id: "a", side: 1, price: "11", amount: "1" }));
+    const t1 = T0 + 1000;
+    // A taker's limit buy at 11 fills the ask: its created, the ask's change and both deletes share t1.
+    book.apply(created({ id: "t", side: 0, price: "11", amount: "0.4", micros: t1 }));
+    book.apply(changed({ id: "a", side: 1, price: "11", amount: "0.6", micros: t1 }));
+    book.apply(deleted({ id: "t", side: 0, price: "11", micros: t1 }));
+    expect(book.report()).toMatchObject({ crossed: false, crossedTimes: 0 });
+    // Still crossed after its step: counted once the step ends (the next time, or a read).
+    book.apply(created({ id: "u", side: 0, price: "12", micros: t1 + 1000 }));
+    book.apply(created({ id: "v", side: 0, price: "10", micros: t1 + 2000 }));
+    expect(book.report()).toMatchObject({ crossed: true, crossedTimes: 1 });
+  });
+
   test("events at or before reportAfterMicros are applied but not counted as unknown or crossing", () => {
     const book = new L3Book();
     book.reportAfterMicros = T0;

@@ -10,7 +10,7 @@ import { encodeItem } from "../../../src/store/dynamodb/event-item.ts";
 import type { Item } from "../../../src/store/dynamodb/item.ts";
 import { runExport, type ExportOptions, type ExportSummary } from "../../../src/export/export-run.ts";
 import { bufferedOutput, OutputClosed } from "../../../src/export/line-output.ts";
-import { mergeCursors } from "../../../src/export/merge.ts";
+import { compareDecimalText, mergeCursors } from "../../../src/export/merge.ts";
 import { Limiter, PartitionCursor, type QueryFn } from "../../../src/export/partition-query.ts";
 import { generateFrames } from "../../support/frame-generator.ts";
 
@@ -225,6 +225,50 @@ describe("PartitionCursor and mergeCursors", () => {
     const out: string[] = [];
     await mergeCursors(cursors, (it) => void out.push(`${it.pk!.S}${it.sk!.S}`));
     expect(out).toEqual(["a1", "b1", "a2", "a3", "b4", "b9"]);
+  });
+});
+
+describe("mergeCursors within one microtimestamp", () => {
+  const MICROS = "1786269861947000";
+  /** An order event of the 2023 form (no event_id): its sort key ends in #c, #u#<amount> or #d. */
+  const orderItem = (event: string, id: string, amount: string, rx: number): Item => {
+    const frame = `{"data":{"id":${id},"id_str":"${id}","order_type":0,"datetime":"1786269862","microtimestamp":"${MICROS}","amount":${amount},"amount_str":"${amount}","price":58356.1,"price_str":"58356.10"},"channel":"live_orders_btcusd","event":"${event}"}`;
+    const result = decodeFrame(frame, rx);
+    if (result.kind !== "event") throw new Error(`not an event: ${frame}`);
+    return encodeItem(result.event, 1);
+  };
+  const merged = async (items: Item[]): Promise<string[]> => {
+    const sorted = [...items].sort((a, b) => (a.sk!.S! < b.sk!.S! ? -1 : 1)); // one partition, in sort-key order
+    const out: string[] = [];
+    await mergeCursors([new PartitionCursor(sorted[0]!.pk!.S!, async () => ({ items: sorted, lastKey: undefined }))], (it) => void out.push(`${it.ev!.S}:${it.id!.N}:${it.a!.N ?? it.a!.S}`));
+    return out;
+  };
+
+  test("one receive time (a recording stamped per ms): an order's events go created, changed, deleted, though the sort key puts d before u", async () => {
+    const items = [orderItem("order_created", "7", "1.5", 500), orderItem("order_changed", "7", "0.5", 500), orderItem("order_deleted", "7", "0", 500)];
+    expect(items.map((i) => i.sk!.S!.slice(17)).sort()).toEqual(["7#c", "7#d", "7#u#0.5"]);
+    expect(await merged(items)).toEqual(["order_created:7:1.5", "order_changed:7:0.5", "order_deleted:7:0"]);
+  });
+
+  test("receive times from two boxes' clocks that put the delete first still give the lifecycle; other orders keep their places", async () => {
+    const items = [orderItem("order_changed", "7", "0.5", 900), orderItem("order_deleted", "7", "0", 100), orderItem("order_created", "8", "2", 500)];
+    // By rx: d7 (100), c8 (500), u7 (900); order 7's two places then take its lifecycle.
+    expect(await merged(items)).toEqual(["order_changed:7:0.5", "order_created:8:2", "order_deleted:7:0"]);
+  });
+
+  test("several changes of one order: by receive time, and with one receive time the larger remaining amount first", async () => {
+    const same = [orderItem("order_changed", "7", "0.25", 500), orderItem("order_changed", "7", "1E-8", 500), orderItem("order_changed", "7", "0.5", 500), orderItem("order_changed", "7", "10", 500)];
+    expect(await merged(same)).toEqual(["order_changed:7:10", "order_changed:7:0.5", "order_changed:7:0.25", "order_changed:7:1E-8"]);
+    const timed = [orderItem("order_changed", "7", "0.25", 400), orderItem("order_changed", "7", "0.5", 600)];
+    expect(await merged(timed)).toEqual(["order_changed:7:0.25", "order_changed:7:0.5"]);
+  });
+
+  test("compareDecimalText is exact on plain and exponent forms", () => {
+    const cases: [string, string, number][] = [["0.5", "0.50", 0], ["1E-8", "0.00000001", 0], ["1.5E+3", "1500", 0], ["10", "9.99999999", 1], ["0.1", "0.09", 1], ["0", "0.00000001", -1], ["123456789012345678.1", "123456789012345678.09", 1]];
+    for (const [a, b, sign] of cases) {
+      expect(Math.sign(compareDecimalText(a, b)) || 0).toBe(sign);
+      expect(Math.sign(compareDecimalText(b, a)) || 0).toBe(-sign || 0);
+    }
   });
 });
 
