@@ -22,7 +22,7 @@ import { checkSnapshots } from "../history/snapshot-check.ts";
 import { TableHistory } from "../history/table-history.ts";
 import { PAIR_PATTERN } from "../model/channels.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
-import { openCaptureTable } from "../store/dynamodb/table.ts";
+import { openTableForReading } from "../store/dynamodb/table.ts";
 import { durationOption } from "./duration-option.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
@@ -141,7 +141,7 @@ async function openSource(a: { table?: string; journal?: string; endpoint?: stri
   const table = a.table!;
   const client = createDynamoClient({ endpoint: a.endpoint ? httpUrlOption("endpoint", a.endpoint) : undefined, region: a.region });
   try {
-    const { shards, metadata } = await openCaptureTable({ client, table });
+    const { shards, metadata } = await openTableForReading({ client, table });
     const onRetry = (message: string) => log.debug(message);
     const query = dynamoQueryFn({ client, table, pageItems: 1000, parallel: 16, onRetry });
     const source = new TableHistory({ client, table, shards, coverageComplete: metadata.coverage === "complete", query, onRetry });

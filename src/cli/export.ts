@@ -9,7 +9,7 @@ import { PAIR_PATTERN, type Stream } from "../model/channels.ts";
 import { MICROS_PER_HOUR } from "../store/dynamodb/keys.ts";
 import { log, setLogLevel } from "../base/log.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
-import { coverageAdvice, openCaptureTable } from "../store/dynamodb/table.ts";
+import { coverageAdvice, openTableForReading } from "../store/dynamodb/table.ts";
 import { listCoverage } from "../store/dynamodb/coverage.ts";
 import { runExport, type ExportFormat } from "../export/export-run.ts";
 import { fileOutput, stdoutOutput, type LineOutput } from "../export/line-output.ts";
@@ -56,7 +56,7 @@ export const exportCommand = defineCommand({
     let badItems = 0;
     try {
       const table = a.table;
-      const { shards, metadata } = await openCaptureTable({ client, table });
+      const { shards, metadata } = await openTableForReading({ client, table });
       let queries = 0;
       const countQuery = () => queries++;
       const onRetry = (message: string) => log.debug(message);

@@ -10,7 +10,7 @@ import { createServer, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { DeleteTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
-import { createTable, openCaptureTable } from "../../src/store/dynamodb/table.ts";
+import { createTable, openCaptureTable, openTableForReading } from "../../src/store/dynamodb/table.ts";
 import { META_PK, META_SK } from "../../src/store/dynamodb/table-metadata.ts";
 import { ObcapError } from "../../src/base/errors.ts";
 import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
@@ -126,6 +126,50 @@ describe("createTable", () => {
     const error = await rejection(createTable({ client, table, shards: 4 }));
     expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
     expect(error.message).toContain("has key pk (S) HASH + sk (N) RANGE;");
+  });
+});
+
+describe("openTableForReading (export, book): GetItem only, so a read-only identity can read", () => {
+  /** The client's commands, by name, as sent. */
+  const recording = () => {
+    const c = createDynamoClient({ endpoint });
+    const sent: string[] = [];
+    c.middlewareStack.add((next, context) => async (args) => {
+      sent.push(String(context.commandName));
+      return next(args);
+    }, { step: "initialize" });
+    return { c, sent };
+  };
+
+  test("returns the shard count and metadata with one GetItem, never DescribeTable", async () => {
+    const table = await testTable("or-ok", { shards: 3 });
+    const { c, sent } = recording();
+    const opened = await openTableForReading({ client: c, table });
+    c.destroy();
+    expect(opened.shards).toBe(3);
+    expect(opened.metadata).toMatchObject({ schemaVersion: 2, coverage: "complete" });
+    expect(sent).toEqual(["GetItemCommand"]);
+  });
+
+  test("a missing table: E_TABLE_NOT_FOUND with the table create command", async () => {
+    const table = uniqueTableName("or-missing");
+    const error = await rejection(openTableForReading({ client, table }));
+    expect(error.code).toBe("E_TABLE_NOT_FOUND");
+    expect(error.message).toContain(`obcap table create --table ${table}`);
+  });
+
+  test("a table with other keys: E_TABLE_INCOMPATIBLE saying exactly what differs", async () => {
+    const table = await testTable("or-orders", { schema: [{ name: "id", type: "N", role: "HASH" }] });
+    const error = await rejection(openTableForReading({ client, table }));
+    expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
+    expect(error.message).toContain("has key id (N) HASH; obcap needs pk (S) HASH + sk (S) RANGE");
+  });
+
+  test("a pk/sk table without obcap's metadata item: E_TABLE_INCOMPATIBLE", async () => {
+    const table = await testTable("or-nometa", { schema: "keys-only" });
+    const error = await rejection(openTableForReading({ client, table }));
+    expect(error.code).toBe("E_TABLE_INCOMPATIBLE");
+    expect(error.message).toContain("no obcap metadata item");
   });
 });
 
