@@ -33,7 +33,7 @@ const FRAMES = HOURS * 3600 * FRAMES_PER_SEC;
 /** The capture's --snapshot-every default, and a shorter cadence for comparison. */
 const CADENCES_S = [15 * 60, 5 * 60];
 const SAMPLES = 40;
-const BINARY_SAMPLES = 10;
+const BINARY_SAMPLES = 40;
 const TARGET_P95_MS = 1000;
 const START_MICROS = 1_788_551_771_000_000;
 
