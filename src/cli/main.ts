@@ -20,6 +20,7 @@ const subCommands = {
   replay: () => import("./replay.ts").then((m) => m.replayCommand),
   export: () => import("./export.ts").then((m) => m.exportCommand),
   book: () => import("./book.ts").then((m) => m.bookCommand),
+  serve: () => import("./serve.ts").then((m) => m.serveCommand),
 } as const;
 
 const mainCommand = defineCommand({

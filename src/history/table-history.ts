@@ -26,7 +26,7 @@ import type { HistoryEvent, HistorySource, StoredSnapshot } from "./history-sour
 const TIME_SLICES = 4;
 
 /** Start (µs) of an hour bucket `YYYYMMDDHH` (UTC). */
-function hourStartMicros(hour: string): number {
+export function hourStartMicros(hour: string): number {
   return Date.UTC(Number(hour.slice(0, 4)), Number(hour.slice(4, 6)) - 1, Number(hour.slice(6, 8)), Number(hour.slice(8, 10))) * 1000;
 }
 

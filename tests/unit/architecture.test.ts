@@ -28,8 +28,9 @@ export const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   replay: ["base", "model", "exchange", "journal", "pipeline", "store"],
   export: ["base", "model", "exchange", "journal", "store"],
   history: ["base", "model", "exchange", "journal", "pipeline", "store", "book", "export", "replay"],
+  api: ["base", "model", "store", "export", "book", "history"],
   "runtime/bun": ["base", "runtime"],
-  cli: ["base", "model", "runtime", "runtime/bun", "exchange", "queue", "journal", "pipeline", "store", "metrics", "capture", "replay", "export", "book", "history"],
+  cli: ["base", "model", "runtime", "runtime/bun", "exchange", "queue", "journal", "pipeline", "store", "metrics", "capture", "replay", "export", "book", "history", "api"],
 };
 
 /** The folder a file belongs to: src/runtime/bun is a folder of its own (Bun only), src/runtime/ports.ts is `runtime`. */

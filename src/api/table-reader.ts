@@ -1,0 +1,187 @@
+/**
+ * What the routes read from one obcap table: pages of a (pair, stream)'s frames in exchange-time
+ * order, the recorded gaps, the pairs and their hours, and a {@link TableHistory} for the book. Built
+ * once per server (or Lambda container) from the table's metadata item; every read is a Query or a
+ * GetItem (the read-only IAM policy of docs/api.md), strongly consistent like export's.
+ */
+import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
+import { mergeCursors } from "../export/merge.ts";
+import { PartitionCursor, dynamoQueryFn, type QueryFn } from "../export/partition-query.ts";
+import { TableHistory, hourStartMicros } from "../history/table-history.ts";
+import { STREAMS, type Stream } from "../model/channels.ts";
+import { GAP_REASONS } from "../model/gap-record.ts";
+import { COVERAGE_PK, listCoverage, listPairs } from "../store/dynamodb/coverage.ts";
+import { decodeItem, decodeItemRx } from "../store/dynamodb/item-decoder.ts";
+import type { Item } from "../store/dynamodb/item.ts";
+import { gapPartitionKey, hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
+import { readWithRetry } from "../store/dynamodb/read-retry.ts";
+import { openTableForReading } from "../store/dynamodb/table.ts";
+
+/** Reads give up after this many attempts (a person, or a Lambda's timeout, waits): then 503. */
+const READ_ATTEMPTS = 3;
+/** How long a pair found (or not) in the coverage records is trusted. */
+const PAIR_CACHE_MS = 60_000;
+
+export interface PageRequest {
+  pair: string;
+  stream: Stream;
+  /** [fromMicros, toMicros) of exchange time. */
+  fromMicros: number;
+  toMicros: number;
+  /** Only these order events (orders stream). */
+  type?: string;
+  /** Stop after this many frames, at the end of a microtimestamp; undefined: the whole range. */
+  limit?: number;
+}
+
+export interface PageEnd {
+  frames: number;
+  /** The first microtimestamp not returned, when the page stopped before the end of the range. */
+  nextMicros?: number;
+  /** Items that are not obcap event items (counted, not returned). */
+  badItems: number;
+}
+
+export interface StoredGap {
+  stream: Stream;
+  startMicros: number;
+  endMicros: number;
+  reason: string;
+  rxMicros?: number;
+}
+
+export interface PairCoverage {
+  pair: string;
+  streams: { stream: string; hours: number; fromMicros: number; toMicros: number }[];
+}
+
+class PageFull extends Error {}
+
+export class TableReader {
+  private readonly query: QueryFn;
+  private readonly pairCache = new Map<string, { known: boolean; atMs: number }>();
+
+  private constructor(
+    readonly client: DynamoDBClient,
+    readonly table: string,
+    readonly shards: number,
+    readonly coverageComplete: boolean,
+  ) {
+    this.query = dynamoQueryFn({ client, table, pageItems: 1000, parallel: 16, maxAttempts: READ_ATTEMPTS });
+  }
+
+  /** Checks the table (one GetItem) and reads its shard count and coverage state. */
+  static async open(client: DynamoDBClient, table: string): Promise<TableReader> {
+    const { shards, metadata } = await openTableForReading({ client, table });
+    return new TableReader(client, table, shards, metadata.coverage === "complete");
+  }
+
+  history(): TableHistory {
+    return new TableHistory({ client: this.client, table: this.table, shards: this.shards, coverageComplete: this.coverageComplete, query: this.query, maxAttempts: READ_ATTEMPTS });
+  }
+
+  /**
+   * Whether the table holds anything of `pair` (its coverage records); always true when the table's
+   * coverage is incomplete (then absence proves nothing).
+   */
+  async knowsPair(pair: string): Promise<boolean> {
+    if (!this.coverageComplete) return true;
+    const cached = this.pairCache.get(pair);
+    if (cached && Date.now() - cached.atMs < PAIR_CACHE_MS) return cached.known;
+    const out = await readWithRetry(this.client, this.table, "Query", `Query of the coverage of ${pair}`, () =>
+      this.client.send(new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": { S: COVERAGE_PK }, ":prefix": { S: `${pair}#` } },
+        Limit: 1,
+        ConsistentRead: true,
+      })), { maxAttempts: READ_ATTEMPTS });
+    const known = (out.Items ?? []).length > 0;
+    this.pairCache.set(pair, { known, atMs: Date.now() });
+    return known;
+  }
+
+  /** Every pair with its streams' hours (coverage records). */
+  async pairs(): Promise<PairCoverage[]> {
+    const out: PairCoverage[] = [];
+    for (const pair of await listPairs(this.client, this.table, { maxAttempts: READ_ATTEMPTS })) {
+      const streams: PairCoverage["streams"] = [];
+      for (const stream of STREAMS) {
+        const hours = await listCoverage(this.client, this.table, pair, stream, 0, 9_999_999_999_999_999, { maxAttempts: READ_ATTEMPTS });
+        if (hours.length === 0) continue;
+        streams.push({ stream, hours: hours.length, fromMicros: hourStartMicros(hours[0]!), toMicros: hourStartMicros(hours.at(-1)!) + 3_600_000_000 });
+      }
+      out.push({ pair, streams });
+    }
+    return out;
+  }
+
+  /** The frames of a range in exchange-time order, each handed to `onFrame` (awaited: backpressure). */
+  async frames(request: PageRequest, onFrame: (frame: string) => Promise<void> | void): Promise<PageEnd> {
+    const { pair, stream, fromMicros, toMicros, limit } = request;
+    const end: PageEnd = { frames: 0, badItems: 0 };
+    if (!(toMicros > fromMicros)) return end;
+    const hours = this.coverageComplete
+      ? await listCoverage(this.client, this.table, pair, stream, fromMicros, toMicros, { maxAttempts: READ_ATTEMPTS })
+      : hourBucketsBetween(fromMicros, toMicros);
+    const lo = sortKeyMicros(fromMicros);
+    const hi = sortKeyMicros(toMicros);
+    const pageItems = limit === undefined ? 1000 : Math.min(1000, limit + 1);
+    let lastMicros = "";
+    try {
+      for (const hour of hours) {
+        const cursors = partitionKeysOfHour(pair, stream, hour, this.shards).map((pk) => new PartitionCursor(pk, (startKey) => this.query(pk, lo, hi, startKey)));
+        await mergeCursors(cursors, async (item: Item) => {
+          const micros = (item.sk?.S ?? "").slice(0, 16);
+          if (limit !== undefined && end.frames >= limit && micros !== lastMicros) {
+            end.nextMicros = Number(micros);
+            throw new PageFull();
+          }
+          lastMicros = micros;
+          if (request.type !== undefined && item.ev?.S !== request.type) return;
+          let frame: string;
+          try {
+            frame = decodeItem(item);
+          } catch {
+            end.badItems++;
+            return;
+          }
+          end.frames++;
+          const pending = onFrame(frame);
+          if (pending) await pending;
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof PageFull)) throw err;
+    }
+    return end;
+  }
+
+  /** The gap records of `pair` (both streams) that meet [fromMicros, toMicros], by start time. */
+  async gaps(pair: string, fromMicros: number, toMicros: number): Promise<StoredGap[]> {
+    const out: StoredGap[] = [];
+    for (const stream of STREAMS) {
+      const pk = gapPartitionKey(pair, stream);
+      let startKey: QueryCommandInput["ExclusiveStartKey"];
+      do {
+        const page = await readWithRetry(this.client, this.table, "Query", `Query of ${pk}`, () =>
+          this.client.send(new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: "pk = :pk AND sk <= :hi",
+            ExpressionAttributeValues: { ":pk": { S: pk }, ":hi": { S: `${sortKeyMicros(toMicros)}~` } },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          })), { maxAttempts: READ_ATTEMPTS });
+        for (const item of page.Items ?? []) {
+          const [start, end, reason] = (item.sk?.S ?? "").split("#");
+          const gap: StoredGap = { stream, startMicros: Number(start), endMicros: Number(end), reason: (GAP_REASONS as readonly string[]).includes(reason ?? "") ? reason! : "dropped" };
+          const rx = decodeItemRx(item);
+          if (Number.isFinite(rx) && rx > 0) gap.rxMicros = rx;
+          if (gap.endMicros >= fromMicros && gap.startMicros <= toMicros) out.push(gap);
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey !== undefined);
+    }
+    return out.sort((a, b) => a.startMicros - b.startMicros || a.stream.localeCompare(b.stream));
+  }
+}
