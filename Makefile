@@ -5,7 +5,7 @@ TSC := node_modules/.bin/tsc
 SOURCES := $(shell find src -name '*.ts') package.json Makefile
 PAIR ?= btcusd
 
-.PHONY: all install java build test typecheck run demo bench clean
+.PHONY: all install java build lambda zip test typecheck run demo bench clean
 
 all: build
 
@@ -37,11 +37,31 @@ dist/obcap: node_modules/.install-stamp $(SOURCES)
 
 build: dist/obcap
 
+# The API for AWS Lambda (Node.js runtime): index.mjs at the zip's root exports `handler` (docs/api.md).
+dist/obcap-api-lambda.zip: node_modules/.install-stamp $(SOURCES) | zip
+	@rm -rf dist/lambda && mkdir -p dist/lambda
+	$(BUN) build src/api/lambda.ts --target=node --format=esm --minify --outfile dist/lambda/index.mjs
+	@rm -f $@ && cd dist/lambda && zip -q -X ../obcap-api-lambda.zip index.mjs
+	@ls -l $@ | awk '{printf "dist/obcap-api-lambda.zip: %.2f MB\n", $$5/1048576}'
+
+lambda: dist/obcap-api-lambda.zip
+
+zip:
+	@if ! command -v zip >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "zip not found: installing it with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip; \
+	  else \
+	    echo "zip not found: make lambda needs it. Run: sudo apt-get install -y zip"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 typecheck: install
 	$(TSC) --noEmit -p .
 
 # Starts DynamoDB Local on a free port, runs bun test, stops it; then the core's unit tests under Deno.
-test: install java build typecheck
+test: install java build lambda typecheck
 	$(BUN) tests/support/run-with-services.ts --timeout 120000
 	$(MAKE) --no-print-directory test-deno
 

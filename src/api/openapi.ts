@@ -22,6 +22,7 @@ const errors = {
   "404": { description: "Unknown pair (nothing stored of it), or nothing to rebuild from", content: { "application/json": { schema: ref("Error") } } },
   "503": { description: "DynamoDB unreachable, or the table missing or refusing", content: { "application/json": { schema: ref("Error") } } },
 };
+const TOO_LARGE = { "413": { description: "On AWS Lambda: the answer is over Lambda's 6 MB response limit (page it as JSON)", content: { "application/json": { schema: ref("Error") } } } };
 
 const framesPage = (key: string) => ({
   type: "object",
@@ -189,6 +190,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             "200": { description: `A page of at most limit (1..${MAX_LIMIT}) frames, ending at a microtimestamp boundary; or NDJSON, one frame per line`, content: { "application/json": { schema: ref("EventsPage") }, "application/x-ndjson": { schema: ref("Frame") } } },
             ...errors,
+            ...TOO_LARGE,
           },
         },
       },
@@ -199,6 +201,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             "200": { description: "A page, or NDJSON", content: { "application/json": { schema: ref("TradesPage") }, "application/x-ndjson": { schema: ref("Frame") } } },
             ...errors,
+            ...TOO_LARGE,
           },
         },
       },
