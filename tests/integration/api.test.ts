@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { createApi, type ApiHandler } from "../../src/api/app.ts";
 import { openApiDocument } from "../../src/api/openapi.ts";
 import { TableReader } from "../../src/api/table-reader.ts";
@@ -90,6 +91,15 @@ describe("the document", () => {
     const got = await get(api, "/openapi.json");
     expect(got.status).toBe(200);
     expect(checkDocument(got.body as Record<string, unknown>)).toEqual([]);
+    // And against the OpenAPI 3.1 schema itself (the OpenAPI Initiative's JSON schema).
+    const validator = new Validator();
+    const result = await validator.validate(got.body as Parameters<Validator["validate"]>[0]);
+    expect({ valid: result.valid, errors: result.errors }).toEqual({ valid: true, errors: undefined });
+    expect(validator.version).toBe("3.1");
+    // The validator does refuse a broken document (a response without a description).
+    const broken = JSON.parse(got.text) as { paths: Record<string, { get: { responses: Record<string, { description?: string }> } }> };
+    delete broken.paths["/v1/pairs"]!.get.responses["200"]!.description;
+    expect((await new Validator().validate(broken as Parameters<Validator["validate"]>[0])).valid).toBe(false);
     expect(Object.keys((got.body as { paths: object }).paths).sort()).toEqual(["/health", "/openapi.json", "/v1/book", "/v1/events", "/v1/gaps", "/v1/pairs", "/v1/trades"]);
   });
 });
