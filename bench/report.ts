@@ -187,6 +187,22 @@ interface BookAtCadence {
   inProcessMs: { p50: number; p95: number; max: number };
   binaryMs: { p50: number; p95: number; max: number };
 }
+/** bench/api.bench.ts: the REST API (`obcap serve`) and the Lambda handler on DynamoDB Local. */
+interface ApiFigures {
+  orderEvents: number;
+  minutes: number;
+  samples: number;
+  bookMs: { p50: number; p95: number };
+  meanEventsApplied: number;
+  ndjsonEventsPerSec: number;
+  clients: number;
+  pagesPerSec: number;
+  pageMs: { p50: number; p95: number };
+  lambdaZipBytes: number;
+  lambdaColdStartMs: number;
+  lambdaImportMs: number;
+  lambdaWarmBookMs: number;
+}
 interface BookAtFigures {
   cadences?: BookAtCadence[];
   hours: number;
@@ -296,6 +312,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   const replayInFlight = figuresOf<ReplayFigures>(outcomes, "replay")?.inFlight;
   const book = figuresOf<BookFigures>(outcomes, "book");
   const bookAt = figuresOf<BookAtFigures>(outcomes, "book-at");
+  const api = figuresOf<ApiFigures>(outcomes, "api");
   /** Both measures of a variant must reach the share, with every slot busy and nothing lost. */
   const bottleneck = (v: PipelineVariant, endToEndOverRaw: number, steadyOverRaw: number) =>
     Math.min(endToEndOverRaw, steadyOverRaw) >= BOTTLENECK_SHARE && v.lostFrames === 0 && pipeline !== undefined && slotsFull(v, pipeline);
@@ -433,6 +450,24 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
         `p95 <= ${int(bookAt.targetP95Ms)} ms`,
         verdict(c.binaryMs.p95 <= bookAt.targetP95Ms),
       ]),
+    );
+  }
+  if (api) {
+    targetRows.push(
+      [
+        `\`GET /v1/book\` over HTTP (\`obcap serve\`), a random T of a ${api.minutes} min capture at 50 events/s with a snapshot every 15 min, p50 / p95 (${api.samples} requests)`,
+        `${api.bookMs.p50} / ${api.bookMs.p95} ms, ${int(api.meanEventsApplied)} events applied on average`,
+        "p95 <= 1,000 ms (as \`book --at\`)",
+        verdict(api.bookMs.p95 <= 1000),
+      ],
+      [`\`GET /v1/events\` as NDJSON, a whole hour streamed from DynamoDB Local`, `${int(api.ndjsonEventsPerSec)} events/s (${int(api.orderEvents)} events)`, "—", "—"],
+      [`\`GET /v1/events?limit=10\` (a minute's first page) from ${api.clients} clients at once`, `${int(api.pagesPerSec)} requests/s; p50 ${api.pageMs.p50} ms, p95 ${api.pageMs.p95} ms`, "—", "—"],
+      [
+        "Lambda handler (`make lambda`) under Node.js: zip size; cold start (import + first request, which opens the table), median of 5 fresh processes",
+        `${(api.lambdaZipBytes / 1024).toFixed(0)} KiB; ${api.lambdaColdStartMs} ms (import ${api.lambdaImportMs} ms); then \`/v1/book\` ${api.lambdaWarmBookMs} ms`,
+        "—",
+        "—",
+      ],
     );
   }
   if (replayInFlight) {

@@ -121,16 +121,19 @@ export class TableReader {
     const { pair, stream, fromMicros, toMicros, limit } = request;
     const end: PageEnd = { frames: 0, badItems: 0 };
     if (!(toMicros > fromMicros)) return end;
-    const hours = this.coverageComplete
+    // A range of one or two hours is read directly: listing its coverage would cost as much as probing.
+    const buckets = hourBucketsBetween(fromMicros, toMicros);
+    const hours = this.coverageComplete && buckets.length > 2
       ? await listCoverage(this.client, this.table, pair, stream, fromMicros, toMicros, { maxAttempts: READ_ATTEMPTS })
-      : hourBucketsBetween(fromMicros, toMicros);
+      : buckets;
     const lo = sortKeyMicros(fromMicros);
     const hi = sortKeyMicros(toMicros);
     const pageItems = limit === undefined ? 1000 : Math.min(1000, limit + 1);
     let lastMicros = "";
     try {
       for (const hour of hours) {
-        const cursors = partitionKeysOfHour(pair, stream, hour, this.shards).map((pk) => new PartitionCursor(pk, (startKey) => this.query(pk, lo, hi, startKey)));
+        // A page needs at most limit + 1 items of each shard: no Query ahead of need.
+        const cursors = partitionKeysOfHour(pair, stream, hour, this.shards).map((pk) => new PartitionCursor(pk, (startKey) => this.query(pk, lo, hi, startKey, undefined, pageItems), { ahead: limit === undefined }));
         await mergeCursors(cursors, async (item: Item) => {
           const micros = (item.sk?.S ?? "").slice(0, 16);
           if (limit !== undefined && end.frames >= limit && micros !== lastMicros) {

@@ -22,7 +22,8 @@ export interface Projection {
 }
 
 /** One page of `pk` with `lo <= sk <= hi`, from `startKey`; whole items unless `projection`. */
-export type QueryFn = (pk: string, lo: string, hi: string, startKey: StartKey | undefined, projection?: Projection) => Promise<QueryPage>;
+/** One page of a partition's items in [lo, hi]; `limit` overrides the page size the function was made with. */
+export type QueryFn = (pk: string, lo: string, hi: string, startKey: StartKey | undefined, projection?: Projection, limit?: number) => Promise<QueryPage>;
 
 /** Runs at most `max` tasks at once, first come first served. */
 export class Limiter {
@@ -65,7 +66,7 @@ export interface DynamoQueryOptions {
 export function dynamoQueryFn(options: DynamoQueryOptions): QueryFn {
   const limiter = new Limiter(options.parallel);
   const retry = { maxAttempts: options.maxAttempts, onRetry: options.onRetry, onCall: options.onQuery };
-  return (pk, lo, hi, startKey, projection) =>
+  return (pk, lo, hi, startKey, projection, limit) =>
     limiter.run(async () => {
       const out = await readWithRetry(
         options.client,
@@ -79,7 +80,7 @@ export function dynamoQueryFn(options: DynamoQueryOptions): QueryFn {
               KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
               ExpressionAttributeValues: { ":pk": { S: pk }, ":lo": { S: lo }, ":hi": { S: hi } },
               ExclusiveStartKey: startKey,
-              Limit: options.pageItems,
+              Limit: limit ?? options.pageItems,
               ConsistentRead: true,
               ...(projection ? { ProjectionExpression: projection.ProjectionExpression, ExpressionAttributeNames: projection.ExpressionAttributeNames ? { ...projection.ExpressionAttributeNames } : undefined } : {}),
             }),
@@ -90,16 +91,24 @@ export function dynamoQueryFn(options: DynamoQueryOptions): QueryFn {
     });
 }
 
-/** One partition's items in sort-key order, a page at a time, the next page fetched while this one is used. */
+/**
+ * One partition's items in sort-key order, a page at a time, the next page fetched while this one is
+ * used (`ahead`, the default), or only once this one is used up (`ahead: false`: a reader that takes a
+ * few items, like one API page, sends no Query it will not need).
+ */
 export class PartitionCursor {
   private page: Item[] = [];
   private index = 0;
   private nextPage: Promise<QueryPage> | undefined;
+  private nextKey: StartKey | undefined;
+  private readonly ahead: boolean;
 
   constructor(
     readonly pk: string,
     private readonly fetch: (startKey: StartKey | undefined) => Promise<QueryPage>,
+    options: { ahead?: boolean } = {},
   ) {
+    this.ahead = options.ahead ?? true;
     this.nextPage = this.prefetch(undefined);
   }
 
@@ -115,11 +124,16 @@ export class PartitionCursor {
   /** Loads pages until there is a current item; false when the partition is exhausted. */
   async load(): Promise<boolean> {
     while (this.index >= this.page.length) {
+      if (this.nextPage === undefined && this.nextKey !== undefined) {
+        this.nextPage = this.prefetch(this.nextKey);
+        this.nextKey = undefined;
+      }
       if (this.nextPage === undefined) return false;
       const page = await this.nextPage;
       this.page = page.items;
       this.index = 0;
-      this.nextPage = page.lastKey === undefined ? undefined : this.prefetch(page.lastKey);
+      this.nextPage = page.lastKey === undefined || !this.ahead ? undefined : this.prefetch(page.lastKey);
+      if (!this.ahead) this.nextKey = page.lastKey;
     }
     return true;
   }

@@ -228,6 +228,37 @@ describe("PartitionCursor and mergeCursors", () => {
   });
 });
 
+describe("PartitionCursor reading ahead or not", () => {
+  const cursorOf = (ahead: boolean) => {
+    const fetched: (string | undefined)[] = [];
+    const pages = [["1", "2"], ["3", "4"], ["5"]];
+    const cursor = new PartitionCursor("p", async (startKey) => {
+      fetched.push(startKey?.sk?.S);
+      const index = startKey === undefined ? 0 : Number(startKey.sk!.S) / 2;
+      const page = pages[index]!;
+      return { items: page.map((sk) => ({ pk: { S: "p" }, sk: { S: sk } })), lastKey: index + 1 < pages.length ? { pk: { S: "p" }, sk: { S: page.at(-1)! } } : undefined };
+    }, { ahead });
+    return { cursor, fetched };
+  };
+
+  test("ahead (export): the next page is asked for as soon as a page arrives", async () => {
+    const { cursor, fetched } = cursorOf(true);
+    expect(await cursor.load()).toBe(true);
+    expect(fetched).toEqual([undefined, "2"]);
+  });
+
+  test("not ahead (an API page): a page is asked for only when the one before is used up, and every item still comes", async () => {
+    const { cursor, fetched } = cursorOf(false);
+    expect(await cursor.load()).toBe(true);
+    cursor.advance();
+    expect(fetched).toEqual([undefined]);
+    const seen: string[] = ["1"];
+    for (; await cursor.load(); cursor.advance()) if (cursor.current()!.sk!.S !== "1") seen.push(cursor.current()!.sk!.S!);
+    expect(seen).toEqual(["1", "2", "3", "4", "5"]);
+    expect(fetched).toEqual([undefined, "2", "4"]);
+  });
+});
+
 describe("mergeCursors within one microtimestamp", () => {
   const MICROS = "1786269861947000";
   /** An order event of the 2023 form (no event_id): its sort key ends in #c, #u#<amount> or #d. */
