@@ -63,14 +63,15 @@ export function createApi(options: ApiOptions): ApiHandler {
         case "/v1/pairs":
           parseQuery(NoQuery, url);
           return await pairs(await options.reader());
+        // Each route checks its parameters before it opens the table: a bad request costs no read.
         case "/v1/events":
-          return await frames(await options.reader(), request, url, "orders");
+          return await frames(options.reader, request, url, "orders");
         case "/v1/trades":
-          return await frames(await options.reader(), request, url, "trades");
+          return await frames(options.reader, request, url, "trades");
         case "/v1/book":
-          return await book(await options.reader(), url);
+          return await book(options.reader, url);
         case "/v1/gaps":
-          return await gaps(await options.reader(), url);
+          return await gaps(options.reader, url);
         default:
           return jsonError(404, "E_NOT_FOUND", `no route ${url.pathname}: see /openapi.json`);
       }
@@ -124,7 +125,7 @@ async function requireKnownPair(reader: TableReader, pair: string): Promise<void
 }
 
 /** `/v1/events` and `/v1/trades`: a JSON page with a cursor, or (Accept: NDJSON) the whole range streamed. */
-async function frames(reader: TableReader, request: Request, url: URL, stream: Stream): Promise<Response> {
+async function frames(open: ApiOptions["reader"], request: Request, url: URL, stream: Stream): Promise<Response> {
   const route = stream === "orders" ? "events" : "trades";
   const q = stream === "orders" ? parseQuery(EventsQuery, url) : { ...parseQuery(TradesQuery, url), type: undefined };
   const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
@@ -138,6 +139,7 @@ async function frames(reader: TableReader, request: Request, url: URL, stream: S
     if (q.to === undefined) throw badParameter("to", "to is required (ISO 8601 or epoch s/ms/µs; exclusive)");
     if (q.from > q.to) throw badParameter("from", `from (${isoOfMicros(q.from)}) is after to (${isoOfMicros(q.to)})`);
   }
+  const reader = await open();
   await requireKnownPair(reader, q.pair);
   const fromMicros = cursor?.o ?? q.from!;
   const toMicros = cursor?.t ?? q.to!;
@@ -200,16 +202,18 @@ function ndjson(reader: TableReader, request: Parameters<TableReader["frames"]>[
   return new Response(body, { status: 200, headers: { "content-type": NDJSON } });
 }
 
-async function book(reader: TableReader, url: URL): Promise<Response> {
+async function book(open: ApiOptions["reader"], url: URL): Promise<Response> {
   const q = parseQuery(BookQuery, url);
+  const reader = await open();
   await requireKnownPair(reader, q.pair);
   const result = await bookAt(reader.history(), q.pair, q.at);
   return new Response(bookJson(result, { depth: q.depth, l3: q.level === "3" }), { status: 200, headers: { "content-type": JSON_TYPE } });
 }
 
-async function gaps(reader: TableReader, url: URL): Promise<Response> {
+async function gaps(open: ApiOptions["reader"], url: URL): Promise<Response> {
   const q = parseQuery(GapsQuery, url);
   if (q.from > q.to) throw badParameter("from", `from (${isoOfMicros(q.from)}) is after to (${isoOfMicros(q.to)})`);
+  const reader = await open();
   await requireKnownPair(reader, q.pair);
   const list = await reader.gaps(q.pair, q.from, q.to);
   return json(200, {

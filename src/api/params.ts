@@ -89,7 +89,7 @@ export function parseQuery<S extends v.GenericSchema>(schema: S, url: URL): v.In
   const issue = parsed.issues[0];
   const key = issue.path?.[0]?.key;
   const name = typeof key === "string" ? key : "";
-  if (issue.type === "strict_object") throw badParameter(name, `unknown parameter ${name}: see /openapi.json for this route's parameters`);
   if (!(name in raw)) throw badParameter(name, `${name} is required`);
+  if (issue.type === "strict_object") throw badParameter(name, `unknown parameter ${name}: see /openapi.json for this route's parameters`);
   throw badParameter(name, `${name} ${JSON.stringify(raw[name])} ${issue.message}`);
 }

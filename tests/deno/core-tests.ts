@@ -112,6 +112,8 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/export/export-run.test.ts",
   "tests/unit/export/time-range.test.ts",
   "tests/unit/export/snapshot-stream.test.ts",
+  // api (the REST API's handler, parameters and cursors)
+  "tests/unit/api/params-cursor.test.ts",
 ];
 
 /**
