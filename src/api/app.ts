@@ -99,7 +99,7 @@ async function health(options: ApiOptions, startedAtMs: number): Promise<Respons
   const base = { version: VERSION, uptime_s: Math.round((Date.now() - startedAtMs) / 1000) };
   try {
     const reader = await options.reader();
-    await reader.knowsPair("btcusd"); // one read: the table answers
+    await reader.ping();
     return json(200, { status: "ok", table: reader.table, ...base });
   } catch (err) {
     const failed = errorResponse(err);

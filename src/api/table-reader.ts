@@ -76,6 +76,11 @@ export class TableReader {
     return new TableReader(client, table, shards, metadata.coverage === "complete");
   }
 
+  /** One GetItem of the metadata item: the table answers (for /health). */
+  async ping(): Promise<void> {
+    await openTableForReading({ client: this.client, table: this.table, timeoutMs: 5_000 });
+  }
+
   history(): TableHistory {
     return new TableHistory({ client: this.client, table: this.table, shards: this.shards, coverageComplete: this.coverageComplete, query: this.query, maxAttempts: READ_ATTEMPTS });
   }

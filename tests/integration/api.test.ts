@@ -19,6 +19,7 @@ import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
 import { buildJournal, PAIR, truthAt, truthOrders, jsonOrders, type Built, type BookJson } from "../support/book-journal.ts";
 import { runObcap, startObcap, testClient } from "../support/capture-harness.ts";
 import { freePort } from "../support/dynamodb-local.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
 import { dynamoEndpoint } from "../support/env.ts";
 import { generateFrames } from "../support/frame-generator.ts";
 import { checkDocument, checkResponse, checkSchema } from "../support/openapi-check.ts";
@@ -265,6 +266,21 @@ describe("the token rule and DynamoDB down", () => {
       const got = await get(down, path);
       expect(got.status).toBe(503);
       expect(got.text).toContain(closed);
+    }
+  }, 60_000);
+});
+
+describe("the table going away after the start", () => {
+  test("/health and the data routes answer 503 once DynamoDB stops answering, 200 while it does", async () => {
+    const proxy = await startFaultProxy({ target: endpoint });
+    const reader = TableReader.open(createDynamoClient({ endpoint: proxy.url }), pageTable);
+    const handler = createApi({ reader: () => reader });
+    expect((await get(handler, "/health")).status).toBe(200);
+    await proxy.stop();
+    for (const path of ["/health", `/v1/events?pair=${PAIR}&from=${HOUR}&to=${HOUR + 1_000_000}`]) {
+      const got = await get(handler, path);
+      expect(got.status).toBe(503);
+      expect(got.text).toContain(proxy.url);
     }
   }, 60_000);
 });
