@@ -78,7 +78,7 @@ run: build
 demo: install java build
 	$(BUN) scripts/demo.ts
 
-bench: install java build
+bench: install java build lambda
 	$(BUN) bench/run.ts --all
 
 clean:
