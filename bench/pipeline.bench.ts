@@ -70,12 +70,20 @@ const RUN_TIMEOUT_MS = 120_000;
  * 1 s with a count up to 500 ms old, so waiting for the next one could add up to a second of idle time.
  */
 const STOP_AHEAD_MS = 1_500;
+/** The capture's first seconds: the burst is received and journaled, the JIT warms, the concurrency ramps up. */
+const WARM_MS = 4_000;
 
 interface PipelineRun {
   /** events / (summary line - capturing line). */
   endToEndPerSec: number;
   /** Slope of `written` over the progress lines strictly inside the run. */
   steadyPerSec: number;
+  /**
+   * The same slope over the lines from WARM_MS after the capture started: a warm process (the burst
+   * received and journaled, the JIT warm, the concurrency settled), as the raw ceiling's writer is
+   * warm (it runs after a warm-up run). NaN when fewer than two lines are left.
+   */
+  warmPerSec: number;
   seconds: number;
   /** Time until the last frame was received (from the progress lines), s. */
   receivedAllWithinSeconds: number;
@@ -179,6 +187,7 @@ async function pipelineRun(ddb: BenchDynamoDb, variant: Variant): Promise<Pipeli
     return {
       endToEndPerSec: EVENTS / seconds,
       steadyPerSec: steadyRate(lines, EVENTS),
+      warmPerSec: steadyRate(lines.filter((l) => l.atMs >= capturing.atMs + WARM_MS), EVENTS),
       seconds,
       receivedAllWithinSeconds: firstAll ? (firstAll.atMs - capturing.atMs) / 1000 : NaN,
       ringHighKiB: Math.max(...lines.map((l) => l.highKiB)),
@@ -295,7 +304,7 @@ try {
     pipelineRuns[variant].push(p);
     console.log(
       `pipeline (${variant}): ${EVENTS} events in ${p.seconds.toFixed(2)} s = ${Math.round(p.endToEndPerSec).toLocaleString("en")} events/s end to end, ` +
-        `steady ${Math.round(p.steadyPerSec).toLocaleString("en")}/s; all received within ${p.receivedAllWithinSeconds.toFixed(1)} s; ring high ${p.ringHighKiB} KiB; ` +
+        `steady ${Math.round(p.steadyPerSec).toLocaleString("en")}/s, warm (after ${WARM_MS / 1000} s) ${Math.round(p.warmPerSec).toLocaleString("en")}/s; all received within ${p.receivedAllWithinSeconds.toFixed(1)} s; ring high ${p.ringHighKiB} KiB; ` +
         `upload backlog high ${p.uploadBacklogMiB} MiB; lost ${p.lost}; in flight ${p.inFlightMedian} of ${p.limitMedian}; ` +
         `concurrency highest ${p.concurrencyHighest}, final ${p.concurrencyFinal} (${p.concurrencyChanges} changes); ` +
         `cores used: obcap ${p.obcapCores.toFixed(2)}, DynamoDB Local ${p.dynamoDbCores.toFixed(2)}`,
@@ -351,6 +360,8 @@ try {
     runsEndToEndPerSec: runs.map((p) => Math.round(p.endToEndPerSec)),
     steadyPerSec: Math.round(median(runs.map((p) => p.steadyPerSec))),
     runsSteadyPerSec: runs.map((p) => Math.round(p.steadyPerSec)),
+    warmPerSec: Math.round(median(runs.map((p) => p.warmPerSec))),
+    runsWarmPerSec: runs.map((p) => Math.round(p.warmPerSec)),
     runsSeconds: runs.map((p) => round(p.seconds, 2)),
     receivedAllWithinSeconds: round(median(runs.map((p) => p.receivedAllWithinSeconds)), 2),
     ringHighKiB: Math.max(...runs.map((p) => p.ringHighKiB)),
@@ -408,6 +419,8 @@ try {
     targetShareOfCeiling: TARGET_SHARE_OF_CEILING,
     journalEndToEndOverCeiling: round(journal.endToEndPerSec / ceiling, 3),
     journalSteadyOverCeiling: round(journal.steadyPerSec / ceiling, 3),
+    journalWarmOverCeiling: round(journal.warmPerSec / ceiling, 3),
+    warmAfterMs: WARM_MS,
     journalFixed8EndToEndOverCeiling: round(journalFixed8.endToEndPerSec / ceiling, 3),
     journalFixed8SteadyOverCeiling: round(journalFixed8.steadyPerSec / ceiling, 3),
     directEndToEndOverCeiling: round(direct.endToEndPerSec / ceiling, 3),
