@@ -4,16 +4,15 @@
  * once per server (or Lambda container) from the table's metadata item; every read is a Query or a
  * GetItem (the read-only IAM policy of docs/api.md), strongly consistent like export's.
  */
-import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
+import { QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mergeCursors } from "../export/merge.ts";
 import { PartitionCursor, dynamoQueryFn, type QueryFn } from "../export/partition-query.ts";
 import { TableHistory, hourStartMicros } from "../history/table-history.ts";
 import { STREAMS, type Stream } from "../model/channels.ts";
-import { GAP_REASONS } from "../model/gap-record.ts";
 import { COVERAGE_PK, listCoverage, listPairs } from "../store/dynamodb/coverage.ts";
-import { decodeItem, decodeItemRx } from "../store/dynamodb/item-decoder.ts";
+import { decodeItem } from "../store/dynamodb/item-decoder.ts";
 import type { Item } from "../store/dynamodb/item.ts";
-import { gapPartitionKey, hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
+import { hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
 import { readWithRetry } from "../store/dynamodb/read-retry.ts";
 import { openTableForReading } from "../store/dynamodb/table.ts";
 
@@ -167,28 +166,12 @@ export class TableReader {
 
   /** The gap records of `pair` (both streams) that meet [fromMicros, toMicros], by start time. */
   async gaps(pair: string, fromMicros: number, toMicros: number): Promise<StoredGap[]> {
+    const history = this.history();
     const out: StoredGap[] = [];
     for (const stream of STREAMS) {
-      const pk = gapPartitionKey(pair, stream);
-      let startKey: QueryCommandInput["ExclusiveStartKey"];
-      do {
-        const page = await readWithRetry(this.client, this.table, "Query", `Query of ${pk}`, () =>
-          this.client.send(new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: "pk = :pk AND sk <= :hi",
-            ExpressionAttributeValues: { ":pk": { S: pk }, ":hi": { S: `${sortKeyMicros(toMicros)}~` } },
-            ExclusiveStartKey: startKey,
-            ConsistentRead: true,
-          })), { maxAttempts: READ_ATTEMPTS });
-        for (const item of page.Items ?? []) {
-          const [start, end, reason] = (item.sk?.S ?? "").split("#");
-          const gap: StoredGap = { stream, startMicros: Number(start), endMicros: Number(end), reason: (GAP_REASONS as readonly string[]).includes(reason ?? "") ? reason! : "dropped" };
-          const rx = decodeItemRx(item);
-          if (Number.isFinite(rx) && rx > 0) gap.rxMicros = rx;
-          if (gap.endMicros >= fromMicros && gap.startMicros <= toMicros) out.push(gap);
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      for (const gap of await history.gaps(pair, fromMicros, toMicros, stream)) {
+        out.push({ stream, startMicros: gap.startMicros, endMicros: gap.endMicros, reason: gap.reason, ...(gap.rxMicros > 0 ? { rxMicros: gap.rxMicros } : {}) });
+      }
     }
     return out.sort((a, b) => a.startMicros - b.startMicros || a.stream.localeCompare(b.stream));
   }

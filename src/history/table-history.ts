@@ -9,7 +9,7 @@ import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from "@aws-
 import { parseOrderBookSnapshot } from "../book/snapshot-schema.ts";
 import { mergeCursors } from "../export/merge.ts";
 import { PartitionCursor, type QueryFn } from "../export/partition-query.ts";
-import { channelName } from "../model/channels.ts";
+import { channelName, type Stream } from "../model/channels.ts";
 import { GAP_REASONS, type GapReason } from "../model/gap-record.ts";
 import type { GapEvent } from "../model/events.ts";
 import { listCoverage } from "../store/dynamodb/coverage.ts";
@@ -97,9 +97,10 @@ export class TableHistory implements HistorySource {
     return out;
   }
 
-  async gaps(pair: string, fromMicros: number, toMicros: number): Promise<GapEvent[]> {
+  /** The gap records of one channel (the order channel unless `stream` says otherwise) that meet [from, to]. */
+  async gaps(pair: string, fromMicros: number, toMicros: number, stream: Stream = "orders"): Promise<GapEvent[]> {
     // Gap sort keys are <start µs16>#<end µs16>#<reason>: every gap starting by `to`, kept when it ends at or after `from`.
-    const pk = gapPartitionKey(pair, "orders");
+    const pk = gapPartitionKey(pair, stream);
     const items = await this.query(`gaps of ${pk}`, {
       KeyConditionExpression: "pk = :pk AND sk <= :hi",
       ExpressionAttributeValues: { ":pk": { S: pk }, ":hi": { S: `${sortKeyMicros(toMicros)}~` } },
@@ -109,8 +110,8 @@ export class TableHistory implements HistorySource {
       const [start, end, reason] = (item.sk?.S ?? "").split("#");
       const gap: GapEvent = {
         pair,
-        stream: "orders",
-        channel: channelName("orders", pair),
+        stream,
+        channel: channelName(stream, pair),
         startMicros: Number(start),
         endMicros: Number(end),
         reason: (GAP_REASONS as readonly string[]).includes(reason ?? "") ? (reason as GapReason) : "dropped",
