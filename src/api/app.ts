@@ -131,7 +131,7 @@ async function frames(open: ApiOptions["reader"], request: Request, url: URL, st
   const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
   if (cursor !== undefined) {
     if (cursor.r !== route || cursor.p !== q.pair) throw badParameter("cursor", `cursor belongs to /v1/${cursor.r}?pair=${cursor.p}, not to this request`);
-    if ((q.from !== undefined && q.from !== cursor.o) || (q.to !== undefined && q.to !== cursor.t) || (q.type ?? undefined) !== (cursor.y ?? undefined)) {
+    if ((q.from !== undefined && q.from !== cursor.o) || (q.to !== undefined && q.to !== cursor.t) || (q.type !== undefined && q.type !== cursor.y)) {
       throw badParameter("cursor", "cursor continues another range or type: repeat the first request's from, to and type, or leave them out");
     }
   } else {

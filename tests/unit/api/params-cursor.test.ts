@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../../src/api/api-error.ts";
+import { obcapError } from "../../../src/base/errors.ts";
 import { createApi } from "../../../src/api/app.ts";
 import { decodeCursor, encodeCursor } from "../../../src/api/cursor.ts";
 import { BookQuery, EventsQuery, parseQuery } from "../../../src/api/params.ts";
@@ -73,6 +74,22 @@ describe("the handler before any read", () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { code: "E_BAD_PARAMETER", parameter: "from" } });
     expect((await api(new Request("http://x/v1/nope"))).status).toBe(404);
+  });
+
+  test("a cursor carries the range and type: the next request may leave them out, or repeat them, but not change them", async () => {
+    const down = () => Promise.reject(obcapError("E_DDB_UNREACHABLE", "test: the table is not read here"));
+    const api = createApi({ reader: down });
+    const cursor = encodeCursor({ v: 1, r: "events", p: "btcusd", o: 1_788_552_000_000_000, t: 1_788_555_600_000_000, n: 1_788_552_345_678_000, y: "order_deleted" });
+    // 503: the parameters were accepted and the table was asked.
+    expect((await api(new Request(`http://x/v1/events?pair=btcusd&cursor=${cursor}`))).status).toBe(503);
+    expect((await api(new Request(`http://x/v1/events?pair=btcusd&type=order_deleted&from=1788552000&cursor=${cursor}`))).status).toBe(503);
+    for (const changed of ["type=order_created", "from=1788552001", "to=2026-09-05"]) {
+      const response = await api(new Request(`http://x/v1/events?pair=btcusd&${changed}&cursor=${cursor}`));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { parameter: "cursor" } });
+    }
+    expect((await api(new Request(`http://x/v1/trades?pair=btcusd&cursor=${cursor}`))).status).toBe(400);
+    expect((await api(new Request(`http://x/v1/events?pair=ethusd&cursor=${cursor}`))).status).toBe(400);
   });
 
   test("with a token: 401 before anything else, /health excepted", async () => {
