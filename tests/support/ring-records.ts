@@ -101,15 +101,5 @@ export function pushRecord(producer: { tryPushText(t: string, rx: number): boole
   return record.kind === "text" ? producer.tryPushText(record.text, record.rxMicros) : producer.tryPushBytes(record.bytes, record.rxMicros);
 }
 
-/** Resolves from a new macrotask (a MessageChannel hop: ~µs, where setTimeout(0) costs ~1 ms). */
-export function nextMacrotask(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-    channel.port2.close();
-  });
-}
+/** The pipeline's own macrotask hop (a MessageChannel: ~µs, where setTimeout(0) costs ~1 ms). */
+export { nextMacrotask } from "../../src/base/next-macrotask.ts";
