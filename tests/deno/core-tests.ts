@@ -65,6 +65,8 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/store/dynamodb/snapshot-item.test.ts",
   "tests/unit/store/dynamodb/table.test.ts",
   "tests/unit/store/dynamodb/order-item-reader.test.ts",
+  "tests/unit/store/packed/item-columns.test.ts",
+  "tests/unit/store/packed/packed-window.test.ts",
   // book
   "tests/unit/book/book-property.test.ts",
   "tests/unit/book/book-series.test.ts",

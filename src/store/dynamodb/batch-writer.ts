@@ -34,6 +34,8 @@ import { clientTarget, type ClientTarget } from "./client.ts";
 import { COVERAGE_PK } from "./coverage.ts";
 import type { Item } from "./item.ts";
 import { describeItemKey, itemKey } from "./item-identity.ts";
+import { itemSizeBytes } from "./item-limits.ts";
+import type { WriteMeter } from "./write-meter.ts";
 import { WriteConcurrency, type ConcurrencyChange, type ConcurrencySettings } from "./write-concurrency.ts";
 
 /** Coverage items among `requests` (a loop over at most 25 keys: nothing beside the request it counts). */
@@ -81,6 +83,8 @@ export interface BatchWriterOptions {
   onRetry?: (info: RetryInfo) => void;
   /** An item DynamoDB refused on its own (ValidationException): it counts as done; keep it somewhere. */
   onRefused?: (item: Item, reason: string) => void;
+  /** Write units billed (write-meter.ts): each item acknowledged, on its size (an overwrite of the same item is the same size). */
+  meter?: WriteMeter;
 }
 
 export interface BatchWriterStats {
@@ -123,6 +127,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export class BatchWriter {
   private readonly client: DynamoDBClient;
   private readonly table: string;
+  private readonly meter: WriteMeter | undefined;
   private readonly concurrency: WriteConcurrency;
   private readonly backoff: { baseMs: number; maxMs: number; random: () => number };
   private readonly sleep: (ms: number) => Promise<void>;
@@ -166,6 +171,7 @@ export class BatchWriter {
     this.sleep = options.sleep ?? defaultSleep;
     this.onRetry = options.onRetry;
     this.onRefused = options.onRefused;
+    this.meter = options.meter;
   }
 
   /**
@@ -282,6 +288,7 @@ export class BatchWriter {
         unprocessed = out.UnprocessedItems?.[this.table] ?? [];
         const done = requests.length - unprocessed.length;
         this.counts.written += done;
+        if (this.meter) this.billWritten(requests, unprocessed);
         const coverage = coverageRequests(requests);
         if (coverage > 0) this.counts.coverageWritten += coverage - coverageRequests(unprocessed);
         this.observe(sentAt, done, unprocessed.length > 0);
@@ -302,7 +309,11 @@ export class BatchWriter {
           return { kind: "failed" };
         }
         if (verdict.category === "throttle") this.counts.throttled++;
-        else this.counts.transientErrors++;
+        else {
+          this.counts.transientErrors++;
+          // No answer: DynamoDB may have written the batch (throttling and 5xx answers wrote nothing).
+          if (verdict.category === "network") this.meter?.unknown(requests.length);
+        }
         this.observe(sentAt, 0, true);
         unprocessed = requests;
         reason = verdict.reason;
@@ -314,6 +325,14 @@ export class BatchWriter {
       requests = unprocessed;
     }
     return { kind: "done" };
+  }
+
+  private billWritten(requests: readonly WriteRequest[], unprocessed: readonly WriteRequest[]): void {
+    const left = new Set(unprocessed.map((r) => r.PutRequest?.Item));
+    for (const request of requests) {
+      const item = request.PutRequest?.Item;
+      if (item !== undefined && !left.has(item)) this.meter!.bill(itemSizeBytes(item));
+    }
   }
 
   /** Is the table obcap's (keys, metadata item)? Otherwise the writer stops with the validation error, and why. */
