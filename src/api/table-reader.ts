@@ -7,12 +7,13 @@
 import { QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mergeCursors } from "../export/merge.ts";
 import { PartitionCursor, dynamoQueryFn, type QueryFn } from "../export/partition-query.ts";
+import { layoutQueryFn, partitionKeysToRead } from "../export/packed-query.ts";
 import { TableHistory, hourStartMicros } from "../history/table-history.ts";
 import { STREAMS, type Stream } from "../model/channels.ts";
 import { COVERAGE_PK, listCoverage, listPairs } from "../store/dynamodb/coverage.ts";
 import { decodeItem } from "../store/dynamodb/item-decoder.ts";
 import type { Item } from "../store/dynamodb/item.ts";
-import { hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
+import { hourBucketsBetween, sortKeyMicros } from "../store/dynamodb/keys.ts";
 import { readWithRetry } from "../store/dynamodb/read-retry.ts";
 import { openTableForReading } from "../store/dynamodb/table.ts";
 
@@ -65,14 +66,15 @@ export class TableReader {
     readonly table: string,
     readonly shards: number,
     readonly coverageComplete: boolean,
+    readonly packMs: number | undefined,
   ) {
-    this.query = dynamoQueryFn({ client, table, pageItems: 1000, parallel: 16, maxAttempts: READ_ATTEMPTS });
+    this.query = layoutQueryFn(dynamoQueryFn({ client, table, pageItems: 1000, parallel: 16, maxAttempts: READ_ATTEMPTS }), { shards, packMs });
   }
 
   /** Checks the table (one GetItem) and reads its shard count and coverage state. */
   static async open(client: DynamoDBClient, table: string): Promise<TableReader> {
     const { shards, metadata } = await openTableForReading({ client, table });
-    return new TableReader(client, table, shards, metadata.coverage === "complete");
+    return new TableReader(client, table, shards, metadata.coverage === "complete", metadata.packMs);
   }
 
   /** One GetItem of the metadata item: the table answers (for /health). */
@@ -81,7 +83,7 @@ export class TableReader {
   }
 
   history(): TableHistory {
-    return new TableHistory({ client: this.client, table: this.table, shards: this.shards, coverageComplete: this.coverageComplete, query: this.query, maxAttempts: READ_ATTEMPTS });
+    return new TableHistory({ client: this.client, table: this.table, shards: this.shards, packMs: this.packMs, coverageComplete: this.coverageComplete, query: this.query, maxAttempts: READ_ATTEMPTS });
   }
 
   /**
@@ -137,7 +139,7 @@ export class TableReader {
     try {
       for (const hour of hours) {
         // A page needs at most limit + 1 items of each shard: no Query ahead of need.
-        const cursors = partitionKeysOfHour(pair, stream, hour, this.shards).map((pk) => new PartitionCursor(pk, (startKey) => this.query(pk, lo, hi, startKey, undefined, pageItems), { ahead: limit === undefined }));
+        const cursors = partitionKeysToRead({ shards: this.shards, packMs: this.packMs }, pair, stream, hour).map((pk) => new PartitionCursor(pk, (startKey) => this.query(pk, lo, hi, startKey, undefined, pageItems), { ahead: limit === undefined }));
         await mergeCursors(cursors, async (item: Item) => {
           const micros = (item.sk?.S ?? "").slice(0, 16);
           if (limit !== undefined && end.frames >= limit && micros !== lastMicros) {

@@ -196,7 +196,9 @@ export function startPipeline(createWorker: () => Worker, config: PipelineConfig
   const onUploaderMessage = (message: UploaderMessage) => {
     switch (message.type) {
       case "table":
-        log.info(`table ${message.table}: ${message.shards} shards per pair, stream and hour`);
+        log.info(message.layout === "packed"
+          ? `table ${message.table}: packed layout, events written in windows of ${message.packMs} ms of exchange time`
+          : `table ${message.table}: ${message.shards} shards per pair, stream and hour`);
         return;
       case "ready": {
         uploaderWasReady = true;

@@ -12,6 +12,7 @@ import { seriesCsvHeader, seriesCsvRow, seriesNdjsonRow } from "../book/series-f
 import { DEFAULT_MARGIN_MICROS } from "../book/snapshot-alignment.ts";
 import { fileOutput, OutputClosed, stdoutOutput, type LineOutput } from "../export/line-output.ts";
 import { dynamoQueryFn } from "../export/partition-query.ts";
+import { layoutQueryFn } from "../export/packed-query.ts";
 import { parseTimeMicros } from "../export/time-range.ts";
 import { bookAt, isoOfMicros } from "../history/book-at.ts";
 import { bookJson, bookTable } from "../history/book-text.ts";
@@ -143,8 +144,8 @@ async function openSource(a: { table?: string; journal?: string; endpoint?: stri
   try {
     const { shards, metadata } = await openTableForReading({ client, table });
     const onRetry = (message: string) => log.debug(message);
-    const query = dynamoQueryFn({ client, table, pageItems: 1000, parallel: 16, onRetry });
-    const source = new TableHistory({ client, table, shards, coverageComplete: metadata.coverage === "complete", query, onRetry });
+    const query = layoutQueryFn(dynamoQueryFn({ client, table, pageItems: 1000, parallel: 16, onRetry }), { shards, packMs: metadata.packMs });
+    const source = new TableHistory({ client, table, shards, packMs: metadata.packMs, coverageComplete: metadata.coverage === "complete", query, onRetry });
     return { source, close: () => client.destroy() };
   } catch (err) {
     client.destroy();

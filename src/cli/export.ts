@@ -14,6 +14,7 @@ import { listCoverage } from "../store/dynamodb/coverage.ts";
 import { runExport, type ExportFormat } from "../export/export-run.ts";
 import { fileOutput, stdoutOutput, type LineOutput } from "../export/line-output.ts";
 import { dynamoQueryFn } from "../export/partition-query.ts";
+import { layoutQueryFn } from "../export/packed-query.ts";
 import { SnapshotStream } from "../export/snapshot-stream.ts";
 import { parseTimeRange } from "../export/time-range.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
@@ -73,14 +74,14 @@ export const exportCommand = defineCommand({
         );
       }
       const output: LineOutput = a.out && a.out !== "-" ? await fileOutput(a.out) : stdoutOutput();
-      const query = dynamoQueryFn({
+      const query = layoutQueryFn(dynamoQueryFn({
         client,
         table: a.table,
         pageItems,
         parallel,
         onQuery: countQuery,
         onRetry,
-      });
+      }), { shards, packMs: metadata.packMs });
       // Order book snapshots are obcap's own records: only the journal form can carry them (a plain
       // frames file that held one would be refused by replay as a forgery).
       const snapshots = format === "journal" && streams.includes("orders")
@@ -94,6 +95,7 @@ export const exportCommand = defineCommand({
       const summary = await runExport({
         query,
         shards,
+        packMs: metadata.packMs,
         ...(listHours ? { listHours } : {}),
         pairs,
         streams,

@@ -10,7 +10,8 @@ import { obcapError } from "../base/errors.ts";
 import { log, setLogLevel } from "../base/log.ts";
 import { ItemUploader } from "../pipeline/uploader.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
-import { BatchWriter, type BatchWriterStats } from "../store/dynamodb/batch-writer.ts";
+import { BatchWriter, type BatchWriterStats, type ItemWriter } from "../store/dynamodb/batch-writer.ts";
+import { writerForLayout } from "../store/packed/packing-writer.ts";
 import { IN_FLIGHT_ARGS, inFlightOption } from "./in-flight-option.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
@@ -120,7 +121,7 @@ export const replayCommand = defineCommand({
 interface TableSink {
   shards: number;
   store: ReplayStore;
-  writer: BatchWriter;
+  writer: ItemWriter;
   checkpoint: CheckpointWriter | undefined;
   resumeFrom: Checkpoint | undefined;
   saveCheckpoint(): void;
@@ -136,7 +137,7 @@ async function openTableSink(
   // One socket per request in flight, up to the adaptive bound.
   const client = createDynamoClient({ endpoint: a.endpoint ? httpUrlOption("endpoint", a.endpoint) : undefined, region: a.region, maxSockets: Math.max(50, inFlightOption(a).max) });
   try {
-    const { shards } = await openCaptureTable({ client, table });
+    const { shards, metadata } = await openCaptureTable({ client, table });
     let checkpoint: CheckpointWriter | undefined;
     let resumeFrom: Checkpoint | undefined;
     if (!hasStdin) {
@@ -154,7 +155,7 @@ async function openTableSink(
       // Written now, so a path that cannot be written fails before any work.
       checkpoint.update(resumeFrom?.position ?? undefined, resumeFrom?.badLines ?? 0, true);
     }
-    const writer = new BatchWriter({
+    const batchWriter = new BatchWriter({
       client,
       table,
       concurrency: inFlightOption(a),
@@ -162,6 +163,12 @@ async function openTableSink(
       onRetry: (info) => log.debug(`retry ${info.attempt} of ${info.items} items in ${Math.round(info.delayMs)} ms: ${info.reason}`),
       // Beyond the limits checked line by line (item-limits.ts): reported, counted with the bad lines, never fatal.
       onRefused: (item, reason) => log.warn(`DynamoDB refused the item ${describeItemKey(item)}: ${reason}; skipped`),
+    });
+    const writer = writerForLayout(batchWriter, { name: table, layout: metadata.layout, packMs: metadata.packMs }, {
+      client,
+      maxWindowsInFlight: inFlightOption(a).initial,
+      onRetry: (message) => log.debug(message),
+      onRefused: (item, reason) => log.warn(`the item ${describeItemKey(item)} cannot be packed: ${reason}; skipped`),
     });
     const uploader = new ItemUploader<ReplayPosition>(writer);
     let lastAcked: { position: ReplayPosition | undefined; badLines: number } = {

@@ -6,6 +6,7 @@ import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
 import { coverageAdvice, createTable, markCoverageComplete, openCaptureTable } from "../store/dynamodb/table.ts";
 import { rebuildCoverage } from "../store/dynamodb/coverage-rebuild.ts";
+import { DEFAULT_PACK_MS, PACK_MS_MAX, PACK_MS_MIN, packMsProblem } from "../store/packed/pack-ms.ts";
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
 import { VERSION } from "../base/version.ts";
@@ -22,6 +23,16 @@ const createArgs = {
     type: "string",
     description: `Partitions per pair, stream and hour (each takes up to 1,000 writes/s)`,
     default: String(DEFAULT_SHARDS),
+  },
+  layout: {
+    type: "string",
+    description: "How events are stored: packed (windows of exchange time, deflated columns: about 1/20 of the write units) or event (one item per event)",
+    default: "event",
+  },
+  "pack-ms": {
+    type: "string",
+    description: "Packed layout: window of exchange time per item, ms (divides an hour); a window is readable about this long after it ends",
+    default: String(DEFAULT_PACK_MS),
   },
 } as const;
 
@@ -42,12 +53,18 @@ const create = defineCommand({
     setLogLevel(a.quiet ? "quiet" : a.verbose ? "verbose" : "normal");
     const table = requireTable(a.table, "create");
     const shards = intOption("shards", a.shards, DEFAULT_SHARDS, 1, 100);
+    const layout = a.layout;
+    if (layout !== "packed" && layout !== "event") throw obcapError("E_USAGE", `--layout must be packed or event, got ${JSON.stringify(layout)}`);
+    const packMs = intOption("pack-ms", a["pack-ms"], DEFAULT_PACK_MS, PACK_MS_MIN, PACK_MS_MAX);
+    const problem = packMsProblem(packMs);
+    if (problem) throw obcapError("E_USAGE", `--pack-ms ${packMs} ${problem}`);
     const client = clientFor(a);
     try {
-      const result = await createTable({ client, table, shards, createdBy: `obcap ${VERSION}` });
-      if (result.status === "created") log.success(`created table ${table} (on-demand, ${result.shards} shards)`);
+      const result = await createTable({ client, table, shards, layout, packMs, createdBy: `obcap ${VERSION}` });
+      const what = result.metadataItem.layout === "packed" ? `packed layout, ${result.metadataItem.packMs} ms windows` : `event layout, ${result.shards} shards`;
+      if (result.status === "created") log.success(`created table ${table} (on-demand, ${what})`);
       else if (result.note) log.info(`table ${table} already exists and is compatible; ${result.note}`);
-      else log.info(`table ${table} already exists and is compatible (${result.shards} shards); nothing to do`);
+      else log.info(`table ${table} already exists and is compatible (${what}); nothing to do`);
       if (result.metadataItem.coverage !== "complete") {
         log.warn(`table ${table} holds data without coverage records, so readers probe every hour of a range: ${coverageAdvice(table)}`);
       }

@@ -18,7 +18,8 @@ import { decodeFrame } from "../exchange/bitstamp/decode.ts";
 import { decodeItem } from "../store/dynamodb/item-decoder.ts";
 import { csvHeader, csvRow } from "./csv-rows.ts";
 import type { Item } from "../store/dynamodb/item.ts";
-import { hourBucketsBetween, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
+import { hourBucketsBetween, sortKeyMicros } from "../store/dynamodb/keys.ts";
+import { partitionKeysToRead } from "./packed-query.ts";
 import { OutputClosed, type LineOutput } from "./line-output.ts";
 import { mergeCursors } from "./merge.ts";
 import { Limiter, PartitionCursor, type QueryFn } from "./partition-query.ts";
@@ -35,6 +36,8 @@ export interface ExportOptions {
   query: QueryFn;
   /** The table's shard count (metadata item). */
   shards: number;
+  /** The packed layout's window (metadata item): its partitions are read instead of the shards (packed-query.ts). */
+  packMs?: number | undefined;
   /**
    * The hour buckets (`YYYYMMDDHH`) in which a pair and stream hold data within the range (the
    * coverage records); only those are read. Absent: every hour bucket of the range is probed.
@@ -79,7 +82,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   const { hours, holders } = await hoursToRead(options);
   const cursorsOf = (hour: string): PartitionCursor[] =>
     (holders?.get(hour) ?? allChannels(pairs, streams)).flatMap(({ pair, stream }) =>
-      partitionKeysOfHour(pair, stream, hour, shards).map(
+      partitionKeysToRead({ shards, packMs: options.packMs }, pair, stream, hour).map(
         (pk) => new PartitionCursor(pk, (startKey) => options.query(pk, lo, hi, startKey)),
       ),
     );

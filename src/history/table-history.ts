@@ -9,6 +9,7 @@ import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from "@aws-
 import { parseOrderBookSnapshot } from "../book/snapshot-schema.ts";
 import { mergeCursors } from "../export/merge.ts";
 import { PartitionCursor, type QueryFn } from "../export/partition-query.ts";
+import { partitionKeysToRead } from "../export/packed-query.ts";
 import { channelName, type Stream } from "../model/channels.ts";
 import { GAP_REASONS, type GapReason } from "../model/gap-record.ts";
 import type { GapEvent } from "../model/events.ts";
@@ -16,7 +17,7 @@ import { listCoverage } from "../store/dynamodb/coverage.ts";
 import { decodeItemRx } from "../store/dynamodb/item-decoder.ts";
 import { ORDER_BOOK_PROJECTION, orderStateOfItem } from "../store/dynamodb/order-item-reader.ts";
 import type { Item } from "../store/dynamodb/item.ts";
-import { gapPartitionKey, hourBucketsBetween, MICROS_PER_HOUR, partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
+import { gapPartitionKey, hourBucketsBetween, MICROS_PER_HOUR, sortKeyMicros } from "../store/dynamodb/keys.ts";
 import { readWithRetry, type ReadRetryOptions } from "../store/dynamodb/read-retry.ts";
 import { dayBucketOfMicros, dayBucketsBetween, decodeSnapshotItems, parseSnapshotSortKey, SnapshotAssembler, snapshotPartitionKey } from "../store/dynamodb/snapshot-item.ts";
 import { AsyncChannel, ChannelClosed } from "./async-channel.ts";
@@ -38,6 +39,8 @@ export interface TableHistoryOptions extends ReadRetryOptions {
   client: DynamoDBClient;
   table: string;
   shards: number;
+  /** The packed layout's window (metadata item); `query` must read packed partitions (export/packed-query.ts). */
+  packMs?: number | undefined;
   /** The table's coverage records are complete (its metadata): list hours instead of probing. */
   coverageComplete: boolean;
   /** Query of one page of a partition (export's, with its parallelism bound and Query counter). */
@@ -138,7 +141,7 @@ export class TableHistory implements HistorySource {
       // Inclusive µs ranges [a, end]: "sk BETWEEN <a> AND <end>~" holds every sort key of those times ("~" sorts after "#").
       const slices: [string, string][] = [];
       for (let a = from; a <= to; a += step) slices.push([sortKeyMicros(a), `${sortKeyMicros(Math.min(a + step - 1, to))}~`]);
-      return partitionKeysOfHour(pair, "orders", hour, shards).flatMap((pk) =>
+      return partitionKeysToRead({ shards, packMs: this.options.packMs }, pair, "orders", hour).flatMap((pk) =>
         slices.map(([lo, hi]) => new PartitionCursor(pk, (startKey) => query(pk, lo, hi, startKey, ORDER_BOOK_PROJECTION))),
       );
     };

@@ -8,6 +8,7 @@ import type { JournalSettings, SnapshotDelivery, SnapshotReport } from "../journ
 import type { PipelineStats } from "./pipeline-stats.ts";
 import type { ConcurrencySettings } from "../store/dynamodb/write-concurrency.ts";
 import type { QueueRecord } from "../queue/frame-publisher.ts";
+import type { TableLayout } from "../store/dynamodb/table-metadata.ts";
 
 export interface UploaderTarget {
   table: string;
@@ -66,7 +67,7 @@ export type UploaderMessage =
   /** The adaptive number of requests in flight changed (the log says it at --verbose). */
   | { type: "concurrency"; message: string }
   /** The table answered at start-up: its shard count (the log says it once). */
-  | { type: "table"; table: string; shards: number }
+  | { type: "table"; table: string; shards: number; layout: TableLayout; packMs?: number }
   | { type: "ready"; resumeAt: JournalPosition | undefined; stats: UploaderStats; note?: string }
   | { type: "progress"; stats: UploaderStats }
   | { type: "rejected"; code: string; message: string; count: number }

@@ -14,7 +14,9 @@ import { nextMacrotask } from "../base/next-macrotask.ts";
 import { describeError, isObcapError, obcapError } from "../base/errors.ts";
 import { backoffDelayMs } from "../base/backoff.ts";
 import type { JournalPosition } from "../journal/checkpoint.ts";
-import { BatchWriter, type BatchWriterOptions } from "../store/dynamodb/batch-writer.ts";
+import { BatchWriter, type BatchWriterOptions, type ItemWriter } from "../store/dynamodb/batch-writer.ts";
+import type { TableLayout, TableMetadata } from "../store/dynamodb/table-metadata.ts";
+import { writerForLayout } from "../store/packed/packing-writer.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { isGapItem } from "../store/dynamodb/gap-item.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
@@ -46,7 +48,7 @@ const LENIENT_UTF8 = new TextDecoder();
  */
 export interface UploadStageDeps {
   /** The table check (openCaptureTable): its shard count; throws ObcapError (E_DDB_UNREACHABLE while DynamoDB does not answer). */
-  openTable?: (table: string) => Promise<{ shards: number }>;
+  openTable?: (table: string) => Promise<{ shards: number; metadata?: Pick<TableMetadata, "layout" | "packMs"> }>;
   /** The batch writer (a BatchWriter on the client); must keep BatchWriter's contract. */
   createBatchWriter?: (options: Omit<BatchWriterOptions, "client">) => BatchWriter;
 }
@@ -69,7 +71,7 @@ export class UploadStage {
   private ended = false;
   private wake: () => void = () => {};
   private uploader: ItemUploader<JournalPosition | number> | undefined;
-  private writer: BatchWriter | undefined;
+  private writer: ItemWriter | undefined;
   private lastRetry = "";
   private readonly every = { ackChange: Date.now(), stallWarn: 0, lastAck: undefined as unknown };
 
@@ -118,21 +120,22 @@ export class UploadStage {
       // The table is checked before ready: a missing table, bad credentials or (without a journal)
       // an unreachable DynamoDB stop the capture before it subscribes. With a journal, a DynamoDB that
       // does not answer yet does not: frames are kept on disk and uploaded once it answers.
-      let shards = target.shards;
-      if (shards === undefined) {
+      let opened: OpenedTable | undefined = target.shards === undefined ? undefined : { shards: target.shards, layout: "event" };
+      if (opened === undefined) {
         try {
-          shards = (await openTable(target.table)).shards;
-          this.post({ type: "table", table: target.table, shards });
+          opened = openedTable(await openTable(target.table));
+          this.post({ type: "table", table: target.table, shards: opened.shards, layout: opened.layout, ...(opened.packMs ? { packMs: opened.packMs } : {}) });
         } catch (err) {
           if (from.kind !== "journal" || !isObcapError(err) || err.code !== "E_DDB_UNREACHABLE") throw err;
           this.post({ type: "note", message: `${err.message}; capturing into the journal ${from.journal.dir} meanwhile, the upload starts when DynamoDB answers` });
         }
       }
       this.post({ type: "ready", resumeAt: opening.resumeAt, stats: this.snapshot(), ...(opening.note ? { note: opening.note } : {}) });
-      shards ??= await this.openTableWhenReachable(openTable);
+      opened ??= await this.openTableWhenReachable(openTable);
       if (this.aborted) return;
+      const { shards } = opened;
       const source = this.source;
-      this.writer = createBatchWriter({
+      const batchWriter = createBatchWriter({
         table: target.table,
         concurrency: target.inFlight,
         onConcurrency: (change) => this.post({ type: "concurrency", message: `write concurrency ${change.from} -> ${change.to}: ${change.reason}` }),
@@ -144,6 +147,19 @@ export class UploadStage {
         onRefused: (item, reason) => {
           const key = describeItemKey(item);
           this.counter.reject("E_FRAME_UNSTORABLE", `DynamoDB refused the item ${key}: ${reason}${source.keepItem ? "; quarantined" : ""}`);
+          source.keepItem?.(reason, JSON.stringify(item), key);
+        },
+      });
+      this.writer = writerForLayout(batchWriter, { name: target.table, ...opened }, {
+        client: dynamo(),
+        maxWindowsInFlight: target.inFlight.initial,
+        onRetry: (message) => {
+          this.lastRetry = message;
+          this.post({ type: "retry", message });
+        },
+        onRefused: (item, reason) => {
+          const key = describeItemKey(item);
+          this.counter.reject("E_FRAME_UNSTORABLE", `the item ${key} cannot be packed: ${reason}${source.keepItem ? "; quarantined" : ""}`);
           source.keepItem?.(reason, JSON.stringify(item), key);
         },
       });
@@ -310,11 +326,11 @@ export class UploadStage {
   }
 
   /** Start-up without DynamoDB: reads the table's shard count, retrying while it does not answer. */
-  private async openTableWhenReachable(openTable: (table: string) => Promise<{ shards: number }>): Promise<number> {
+  private async openTableWhenReachable(openTable: NonNullable<UploadStageDeps["openTable"]>): Promise<OpenedTable> {
     const table = this.init.target.table;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await openTable(table)).shards;
+        return openedTable(await openTable(table));
       } catch (err) {
         if (!isObcapError(err) || err.code !== "E_DDB_UNREACHABLE") throw err;
         const delayMs = backoffDelayMs(attempt, { baseMs: 500, maxMs: 5_000 });
@@ -357,4 +373,16 @@ export class UploadStage {
     }
     return { ...s, rejected: { ...s.rejected }, unknown: { ...s.unknown } };
   }
+}
+
+/** What the upload needs of the table's metadata item. */
+interface OpenedTable {
+  shards: number;
+  layout: TableLayout;
+  packMs?: number;
+}
+
+function openedTable(opened: { shards: number; metadata?: Pick<TableMetadata, "layout" | "packMs"> }): OpenedTable {
+  const layout = opened.metadata?.layout ?? "event";
+  return { shards: opened.shards, layout, ...(layout === "packed" ? { packMs: opened.metadata!.packMs! } : {}) };
 }

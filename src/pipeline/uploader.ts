@@ -19,7 +19,7 @@
 import { Batcher } from "./batcher.ts";
 import type { Item } from "../store/dynamodb/item.ts";
 import { SNAPSHOT_EVENT } from "../model/order-book-snapshot.ts";
-import type { BatchWriter } from "../store/dynamodb/batch-writer.ts";
+import type { ItemWriter } from "../store/dynamodb/batch-writer.ts";
 
 /** One source position not yet acknowledged, with the number of its items not yet acknowledged. */
 interface Pending<P> {
@@ -44,7 +44,7 @@ export class ItemUploader<P> {
    */
   snapshotItemsWritten = 0;
 
-  constructor(private readonly writer: BatchWriter) {}
+  constructor(private readonly writer: ItemWriter) {}
 
   /**
    * All items of the frame ending at `position` (none: the frame stores nothing, e.g. rejected or
@@ -80,8 +80,9 @@ export class ItemUploader<P> {
     }
   }
 
+  /** An open batch, or items the writer holds until a time (packed windows): the linger timer must run. */
   hasOpenBatch(): boolean {
-    return this.batcher.size > 0;
+    return this.batcher.size > 0 || (this.writer.holdsOpenWork?.() ?? false);
   }
 
   /** Sends the open batch once its oldest item has waited `lingerMs`. */
@@ -89,6 +90,7 @@ export class ItemUploader<P> {
     const batch = this.batcher.takeIfLingered(lingerMs, nowMs);
     if (batch) this.emit(batch);
     await this.pump();
+    await this.writer.tick?.();
   }
 
   /** Sends everything still open and waits until DynamoDB acknowledged all of it. */

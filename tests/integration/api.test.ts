@@ -25,6 +25,7 @@ import { generateFrames } from "../support/frame-generator.ts";
 import { checkDocument, checkResponse, checkSchema } from "../support/openapi-check.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 import { createTestTable } from "../support/test-table.ts";
+import type { TableLayout } from "../../src/store/dynamodb/table-metadata.ts";
 import { testTempDir } from "../support/temp-dirs.ts";
 
 const DOC = openApiDocument(VERSION);
@@ -45,23 +46,28 @@ async function replay(dir: string, table: string): Promise<void> {
   if (run.code !== 0) throw new Error(`replay failed (${run.code}):\n${run.stderr}`);
 }
 
+/** The handlers and tables of each layout (the module-level names are the event layout's). */
+const byLayout = {} as Record<TableLayout, { api: ApiHandler; pageApi: ApiHandler; bookTable: string; pageTable: string }>;
+
 beforeAll(async () => {
   endpoint = await dynamoEndpoint();
   client = testClient(endpoint);
-  bookTable = await createTestTable(client, "api-book");
   built = buildJournal(72, 3000, 500);
-  await replay(built.dir, bookTable);
   // 2,500 frames of btcusd from 25 s before an hour boundary: two hour buckets, every shard, bursts.
-  pageTable = await createTestTable(client, "api-pages");
   pageFrames = generateFrames({ pairs: [PAIR], countPerPair: 2500, seed: 31, startMicros: HOUR - 25_000_000, meanGapMs: 20 });
   const dir = testTempDir("api-pages");
   writeFileSync(join(dir, "frames.ndjson"), pageFrames.map((f, i) => journalLine(HOUR - 25_000_000 + 1000 * i, f)).join(""));
-  await replay(dir, pageTable);
   const dynamo = createDynamoClient({ endpoint });
-  const bookReader = TableReader.open(dynamo, bookTable);
-  const pageReader = TableReader.open(dynamo, pageTable);
-  api = createApi({ reader: () => bookReader });
-  pageApi = createApi({ reader: () => pageReader });
+  await Promise.all((["event", "packed"] as const).map(async (layout) => {
+    const books = await createTestTable(client, "api-book", { layout });
+    const pages = await createTestTable(client, "api-pages", { layout });
+    await replay(built.dir, books);
+    await replay(dir, pages);
+    const bookReader = TableReader.open(dynamo, books);
+    const pageReader = TableReader.open(dynamo, pages);
+    byLayout[layout] = { api: createApi({ reader: () => bookReader }), pageApi: createApi({ reader: () => pageReader }), bookTable: books, pageTable: pages };
+  }));
+  ({ api, pageApi, bookTable, pageTable } = byLayout.event);
 }, 240_000);
 afterAll(() => client.destroy());
 
@@ -105,7 +111,16 @@ describe("the document", () => {
   });
 });
 
-describe("happy paths", () => {
+for (const layout of ["event", "packed"] as const) describe(`happy paths (${layout} layout)`, () => {
+  // The same journal and frames in a table of each layout: the names below shadow the event layout's.
+  let api: ApiHandler;
+  let pageApi: ApiHandler;
+  let bookTable: string;
+  let pageTable: string;
+  beforeAll(() => {
+    ({ api, pageApi, bookTable, pageTable } = byLayout[layout]);
+  });
+
   test("/health: the table answers, version and uptime", async () => {
     const got = await get(api, "/health");
     expect(got.status).toBe(200);

@@ -13,6 +13,8 @@ import { bookFromSnapshot } from "../../src/book/snapshot-book.ts";
 import { bookAt } from "../../src/history/book-at.ts";
 import { TableHistory } from "../../src/history/table-history.ts";
 import { dynamoQueryFn } from "../../src/export/partition-query.ts";
+import { layoutQueryFn } from "../../src/export/packed-query.ts";
+import type { TableLayout } from "../../src/store/dynamodb/table-metadata.ts";
 import { openCaptureTable } from "../../src/store/dynamodb/table.ts";
 import { buildJournal, ordersOf, PAIR, truthAt, truthOrders, type Built, jsonOrders, type BookJson } from "../support/book-journal.ts";
 import { runObcap, testClient } from "../support/capture-harness.ts";
@@ -27,16 +29,24 @@ import { join } from "node:path";
 let endpoint: string;
 let client: DynamoDBClient;
 let table: string;
+/** The same journal replayed into a table of each layout (`table` is the event layout's). */
+const tables = {} as Record<TableLayout, string>;
 let built: Built;
+
+async function replayInto(dir: string, layout: TableLayout, prefix: string): Promise<string> {
+  const name = await createTestTable(client, prefix, { layout });
+  const checkpoint = join(testTempDir(prefix), "replay.checkpoint");
+  const replayed = await runObcap("source", ["replay", dir, "--table", name, "--endpoint", endpoint, "--checkpoint", checkpoint], {}, 120_000);
+  if (replayed.code !== 0) throw new Error(`replay into the ${layout} layout failed (${replayed.code}):\n${replayed.stderr}`);
+  return name;
+}
 
 beforeAll(async () => {
   endpoint = await dynamoEndpoint();
   client = testClient(endpoint);
-  table = await createTestTable(client, "book");
   built = buildJournal(72, 4000, 600);
-  const checkpoint = join(testTempDir("book-it"), "replay.checkpoint");
-  const replayed = await runObcap("source", ["replay", built.dir, "--table", table, "--endpoint", endpoint, "--checkpoint", checkpoint], {}, 120_000);
-  if (replayed.code !== 0) throw new Error(`replay failed (${replayed.code}):\n${replayed.stderr}`);
+  [tables.event, tables.packed] = await Promise.all([replayInto(built.dir, "event", "book"), replayInto(built.dir, "packed", "book-packed")]);
+  table = tables.event;
 }, 180_000);
 afterAll(() => client.destroy());
 
@@ -48,13 +58,15 @@ function randomInstants(seed: number, n: number): number[] {
   return Array.from({ length: n }, () => built.firstSnapshotMicros + Math.floor(rand() * (last - built.firstSnapshotMicros)));
 }
 
-describe("the book read from the table", () => {
+for (const layout of ["event", "packed"] as const) describe(`the book read from the table (${layout} layout)`, () => {
   test("TableHistory: at random instants, the true orders and L2 levels; the gap reported where it is", async () => {
+    const table = tables[layout];
     const { shards, metadata } = await openCaptureTable({ client, table });
     expect(metadata.coverage).toBe("complete");
+    expect(metadata.layout).toBe(layout);
     let queries = 0;
-    const query = dynamoQueryFn({ client, table, pageItems: 500, parallel: 8, onQuery: () => queries++ });
-    const source = new TableHistory({ client, table, shards, coverageComplete: true, query });
+    const query = layoutQueryFn(dynamoQueryFn({ client, table, pageItems: 500, parallel: 8, onQuery: () => queries++ }), { shards, packMs: metadata.packMs });
+    const source = new TableHistory({ client, table, shards, packMs: metadata.packMs, coverageComplete: true, query });
     for (const at of randomInstants(3, 8)) {
       const result = await bookAt(source, PAIR, at);
       const truth = truthAt(built.truth, at);
@@ -66,10 +78,10 @@ describe("the book read from the table", () => {
     expect(queries).toBeGreaterThan(0);
   });
 
-  for (const where of ["table", "journal"] as const) {
+  for (const where of layout === "event" ? (["table", "journal"] as const) : (["table"] as const)) {
     test(`obcap book --${where} --at T --l3 --json: the exchange's true book at T, order by order`, async () => {
       for (const at of randomInstants(where === "table" ? 11 : 12, 3)) {
-        const target = where === "table" ? ["--table", table, "--endpoint", endpoint] : ["--journal", built.dir];
+        const target = where === "table" ? ["--table", tables[layout], "--endpoint", endpoint] : ["--journal", built.dir];
         const run = await runObcap("source", ["book", ...target, "--pair", PAIR, "--at", String(at), "--l3", "--json", "--depth", "100000"]);
         expect(run.code).toBe(0);
         const doc = JSON.parse(run.stdout) as BookJson;
@@ -86,7 +98,7 @@ describe("the book read from the table", () => {
 
   test("the compiled binary answers the same as the source (table)", async () => {
     const [at] = randomInstants(13, 1);
-    const args = ["book", "--table", table, "--endpoint", endpoint, "--pair", PAIR, "--at", String(at), "--json", "--depth", "5"];
+    const args = ["book", "--table", tables[layout], "--endpoint", endpoint, "--pair", PAIR, "--at", String(at), "--json", "--depth", "5"];
     const fromBinary = await runObcap("binary", args);
     const fromSource = await runObcap("source", args);
     expect(fromBinary.code).toBe(0);
@@ -196,7 +208,7 @@ describe("export --format csv", () => {
   }, 60_000);
 });
 
-describe("a recording stamped per millisecond (one receive time for each exchange microtimestamp)", () => {
+for (const layout of ["event", "packed"] as const) describe(`a recording stamped per millisecond (one receive time for each exchange microtimestamp; ${layout} layout)`, () => {
   for (const format of ["2026", "2023"] as const) test(`${format} form: the table's book equals the truth (sort keys alone do not order one order's events within a microtimestamp)`, async () => {
     const stamped = buildJournal(83, 3000, 500, { orderFormat: format, sameRxPerMicros: true });
     // The adversity is there: one order with several events in one microtimestamp.
@@ -206,10 +218,7 @@ describe("a recording stamped per millisecond (one receive time for each exchang
       perOrderMicros.set(key, (perOrderMicros.get(key) ?? 0) + 1);
     }
     expect([...perOrderMicros.values()].filter((n) => n > 1).length).toBeGreaterThan(10);
-    const stampedTable = await createTestTable(client, "book-stamped");
-    const checkpoint = join(testTempDir("book-stamped"), "replay.checkpoint");
-    const replayed = await runObcap("source", ["replay", stamped.dir, "--table", stampedTable, "--endpoint", endpoint, "--checkpoint", checkpoint], {}, 120_000);
-    expect(replayed.code).toBe(0);
+    const stampedTable = await replayInto(stamped.dir, layout, "book-stamped");
     const rand = seededRandom(9);
     const last = stamped.truth.micros.at(-1)!;
     for (let k = 0; k < 3; k++) {
@@ -225,13 +234,10 @@ describe("a recording stamped per millisecond (one receive time for each exchang
   }, 120_000);
 });
 
-describe("the 2022 and 2023 frame formats through the table", () => {
+for (const layout of ["event", "packed"] as const) describe(`the 2022 and 2023 frame formats through the table (${layout} layout)`, () => {
   for (const [format, seed] of [["2022", 77], ["2023", 79]] as const) test(`${format}: replayed and read back, the book at random instants equals the truth`, async () => {
     const old = buildJournal(seed, 2000, 400, { orderFormat: format });
-    const oldTable = await createTestTable(client, "book-2022");
-    const checkpoint = join(testTempDir("book-2022"), "replay.checkpoint");
-    const replayed = await runObcap("source", ["replay", old.dir, "--table", oldTable, "--endpoint", endpoint, "--checkpoint", checkpoint], {}, 120_000);
-    expect(replayed.code).toBe(0);
+    const oldTable = await replayInto(old.dir, layout, "book-2022");
     const rand = seededRandom(8);
     const last = old.truth.micros.at(-1)!;
     for (let k = 0; k < 3; k++) {

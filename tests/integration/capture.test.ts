@@ -14,6 +14,7 @@ import { canonicalJson } from "../support/exact-compare.ts";
 import { scanEvents, startObcap, testClient, type Entry } from "../support/capture-harness.ts";
 import { decodeItem, decodeItemRx } from "../../src/store/dynamodb/item-decoder.ts";
 import { expectedChainGaps } from "../support/expected-gaps.ts";
+import type { TableLayout } from "../../src/store/dynamodb/table-metadata.ts";
 
 const PAIRS = ["btcusd", "ethusd"];
 const CHANNELS = PAIRS.flatMap((p) => [`live_orders_${p}`, `live_trades_${p}`]);
@@ -56,12 +57,13 @@ function expectSameMultiset(stored: Map<string, number>, sent: Map<string, numbe
 }
 
 describe.each([
-  ["binary", 25_000],
-  ["source", 2_500],
-] as [Entry, number][])("capture through the %s", (entry, countPerPair) => {
+  ["binary", 25_000, "event"],
+  ["source", 2_500, "event"],
+  ["binary", 25_000, "packed"],
+] as [Entry, number, TableLayout][])("capture through the %s (%d per pair, %s layout)", (entry, countPerPair, layout) => {
   test(`stores every event of ${countPerPair * 2}+ sent across 2 pairs exactly once with exact values`, async () => {
     // The user's path from the start: `obcap table create` of the same entry makes the table.
-    const table = await createTestTable(endpoint, `cap-${entry}`, { cli: entry });
+    const table = await createTestTable(endpoint, `cap-${entry}`, { cli: entry, layout });
     const frames = framesFor(countPerPair, entry === "binary" ? 11 : 12);
     await using fake = await startFakeExchange({ recordSentFrames: false });
     const startedMicros = Date.now() * 1000;

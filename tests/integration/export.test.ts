@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EXIT } from "../../src/base/errors.ts";
 import { journalLine } from "../../src/journal/journal-line.ts";
 import { dynamoEndpoint } from "../support/env.ts";
@@ -48,6 +48,22 @@ const micros = (frame: string) => Number(/"microtimestamp": ?"(\d+)"/.exec(frame
 const channelOf = (frame: string) => /"channel": ?"([^"]+)"/.exec(frame)![1]!;
 const STORED = /"channel": ?"live_(?:orders|trades)_/;
 
+/** Items of the table by kind of partition key: `<pair>#<stream>#<hour>#<shard>` or the packed `...#p`. */
+async function rawPartitionKinds(table: string): Promise<{ shard: number; packed: number }> {
+  const counts = { shard: 0, packed: 0 };
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) {
+      const pk = item.pk?.S ?? "";
+      if (/#\d{10}#\d+$/.test(pk)) counts.shard++;
+      else if (/#\d{10}#p$/.test(pk)) counts.packed++;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return counts;
+}
+
 /** Frames compared as parsed JSON: numbers by exact decimal value, strings byte for byte, key order ignored. */
 function sortedParsed(frames: string[]): unknown[] {
   return frames.map((f) => JSON.stringify(parseJsonExactForCompare(f), Object.keys(parseJsonExactForCompare(f) as object).sort())).sort();
@@ -61,9 +77,10 @@ const WS_FIXTURES = [
   "live_orders_2026-09-04_lob_decoder_test_with_recv_ns.ndjson",
 ];
 
-describe("round trip of the real fixtures", () => {
+for (const layout of ["event", "packed"] as const) {
+describe(`round trip of the real fixtures (${layout} layout)`, () => {
   test.each(WS_FIXTURES)("%s: replay then export gives back its order and trade frames exactly", async (name) => {
-    const table = await createTestTable(client, "export-fixture");
+    const table = await createTestTable(client, "export-fixture", { layout });
     const run = await replay([join(FIXTURES_DIR, name)], table);
     expect({ code: run.code, stderr: run.code === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
     // As recorded, line for line (the 2026-09-04 recorder's `_recv_ns` is an extra field and comes back too).
@@ -87,7 +104,7 @@ describe("round trip of the real fixtures", () => {
   }, 60_000);
 });
 
-describe("export of generated frames over several hours", () => {
+describe(`export of generated frames over several hours (${layout} layout)`, () => {
   const pairs = ["btcusd", "ethusd"];
   // ~3.3 hours of two pairs, 19-digit ids and exponent numbers included.
   const frames = generateFrames({ pairs, countPerPair: 3_000, seed: 31, meanGapMs: 2_000, hugeIds: true, exponentNumbers: true });
@@ -96,10 +113,14 @@ describe("export of generated frames over several hours", () => {
   let table: string;
 
   beforeAll(async () => {
-    table = await createTestTable(client, "export-hours");
+    table = await createTestTable(client, "export-hours", { layout });
     const path = join(dir, "hours.ndjson");
     writeFileSync(path, frames.map((f, i) => journalLine(1_700_000_000_000_000 + i, f)).join(""));
     expect((await replay([path], table)).code).toBe(EXIT.ok);
+    // The table holds the layout it was made with: windows, or one item per event.
+    const partitions = await rawPartitionKinds(table);
+    expect(partitions).toEqual(layout === "event" ? { shard: partitions.shard, packed: 0 } : { shard: 0, packed: partitions.packed });
+    expect(layout === "event" ? partitions.shard : partitions.packed).toBeGreaterThan(0);
   }, 120_000);
 
   test("writes every frame byte for byte, ordered by exchange time, from the compiled binary", async () => {
@@ -112,7 +133,8 @@ describe("export of generated frames over several hours", () => {
     expect(times.every((t, i) => i === 0 || times[i - 1]! <= t)).toBe(true);
     // Within one microsecond the generator's order and the sort-key order may differ; across, they agree.
     expect(exported.map(micros)).toEqual(frames.map(micros));
-    expect(out.stderr).toMatch(new RegExp(`export summary: frames ${frames.length} \\(.*live_orders_btcusd \\d+.*\\), hours 4, partitions 64,`));
+    // 4 hours x 2 pairs x 2 streams: 4 shards each, or one packed partition.
+    expect(out.stderr).toMatch(new RegExp(`export summary: frames ${frames.length} \\(.*live_orders_btcusd \\d+.*\\), hours 4, partitions ${layout === "event" ? 64 : 16},`));
   }, 60_000);
 
   test("gives the same output for the same range in ISO 8601, epoch seconds, ms and µs", async () => {
@@ -160,7 +182,7 @@ describe("export of generated frames over several hours", () => {
     const exported = await exportFrames(["--table", table, "--pair", "btcusd,ethusd", "--from", String(first), "--to", String(last + 1), "--format", "journal", "--out", out]);
     expect(exported.code).toBe(EXIT.ok);
     expect(exported.stdout).toBe("");
-    const copy = await createTestTable(client, "export-journal-copy");
+    const copy = await createTestTable(client, "export-journal-copy", { layout });
     expect((await replay([out], copy)).code).toBe(EXIT.ok);
     const key = (i: Item) => `${i.pk!.S}\u0000${i.sk!.S}`;
     const original = new Map((await scanEvents(client, table)).map((i) => [key(i), i]));
@@ -191,3 +213,4 @@ describe("export of generated frames over several hours", () => {
     expect(missing.stderr).toContain("[E_TABLE_NOT_FOUND]");
   }, 60_000);
 });
+}

@@ -2,6 +2,7 @@
  * Runs obcap (the compiled binary or the source entry) as a child process against the fake exchange
  * and DynamoDB Local, and reads a table back. Shared by the capture integration tests.
  */
+import { isHeadSortKey, unpackWindow } from "../../src/store/packed/packed-window.ts";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -128,7 +129,30 @@ export async function scanEvents(client: DynamoDBClient, table: string): Promise
     for (const item of page.Items ?? []) if (item.pk?.S !== META_KEY.pk && item.pk?.S !== COVERAGE_PK && !isSnapshotItem(item)) items.push(item);
     start = page.LastEvaluatedKey;
   } while (start);
-  return items;
+  return unpackedEvents(items);
+}
+
+/**
+ * The packed layout's windows (pk `...#p`) as the event items they hold, beside every other item: the
+ * same list a table of the event layout gives, so tests check both layouts alike. A head whose
+ * chunks are missing fails the test (a reader would report it).
+ */
+function unpackedEvents(items: Record<string, AttributeValue>[]): Record<string, AttributeValue>[] {
+  const out: Record<string, AttributeValue>[] = [];
+  const packed = new Map<string, Record<string, AttributeValue>[]>();
+  for (const item of items) {
+    const pk = item.pk?.S ?? "";
+    if (!pk.endsWith("#p")) out.push(item);
+    else (packed.get(pk) ?? packed.set(pk, []).get(pk)!).push(item);
+  }
+  for (const partition of packed.values()) {
+    for (const head of partition.filter((i) => isHeadSortKey(i.sk!.S!))) {
+      const prefix = `${head.sk!.S}#${head.dg?.S}#`;
+      const chunks = partition.filter((i) => i.sk!.S!.startsWith(prefix)).sort((a, b) => Number(a.sk!.S!.slice(prefix.length)) - Number(b.sk!.S!.slice(prefix.length)));
+      out.push(...unpackWindow(head, chunks));
+    }
+  }
+  return out;
 }
 
 /** Every coverage item of the table, in sort-key order (one Query of the coverage partition, paged). */

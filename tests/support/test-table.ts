@@ -13,6 +13,7 @@ import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamod
 import { clientTarget } from "../../src/store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../../src/store/dynamodb/keys.ts";
 import { CAPTURE_TABLE_SCHEMA, createTable } from "../../src/store/dynamodb/table.ts";
+import type { TableLayout } from "../../src/store/dynamodb/table-metadata.ts";
 import { runObcap, testClient, type Entry } from "./capture-harness.ts";
 
 /** A table name no other test uses (also for a table that must not exist). */
@@ -33,6 +34,10 @@ export interface TestTableOptions {
   shards?: number;
   /** Create the "obcap" table with `obcap table create` of this entry (a child process) instead of in this process. */
   cli?: Entry;
+  /** How an "obcap" table stores events. Default "event". */
+  layout?: TableLayout;
+  /** The packed layout's window; default obcap's. */
+  packMs?: number;
 }
 
 /**
@@ -47,14 +52,15 @@ export async function createTestTable(target: DynamoDBClient | string, prefix: s
     if (schema !== "obcap") throw new Error(`createTestTable: obcap table create only makes obcap tables, not ${JSON.stringify(schema)}`);
     const endpoint = typeof target === "string" ? target : (await clientTarget(target)).endpoint;
     const shards = options.shards === undefined ? [] : ["--shards", String(options.shards)];
-    const run = await runObcap(options.cli, ["table", "create", "--table", table, ...shards, "--endpoint", endpoint]);
+    const layout = ["--layout", options.layout ?? "event", ...(options.packMs === undefined ? [] : ["--pack-ms", String(options.packMs)])];
+    const run = await runObcap(options.cli, ["table", "create", "--table", table, ...shards, ...layout, "--endpoint", endpoint]);
     if (run.code !== 0) throw new Error(`obcap table create --table ${table} (${options.cli}) exited with ${run.code}:\n${run.stderr}`);
     return table;
   }
   const client = typeof target === "string" ? testClient(target) : target;
   try {
     if (schema === "obcap") {
-      await createTable({ client, table, shards: options.shards ?? DEFAULT_SHARDS });
+      await createTable({ client, table, shards: options.shards ?? DEFAULT_SHARDS, layout: options.layout ?? "event", ...(options.packMs === undefined ? {} : { packMs: options.packMs }) });
     } else {
       const keySchema =
         schema === "keys-only"

@@ -117,6 +117,23 @@ export interface BatchWriterStats {
   concurrency: number;
 }
 
+/**
+ * What the uploader (pipeline/uploader.ts) needs of a writer: BatchWriter for the event layout, and
+ * PackingWriter (store/packed/packing-writer.ts) in front of one for the packed layout.
+ */
+export interface ItemWriter {
+  /** Takes one batch (1 to 25 items, distinct keys); `onWritten` once every item of it is stored. */
+  submit(items: Item[], onWritten?: () => void): Promise<void>;
+  /** Resolves when everything submitted is stored; rejects with the fatal ObcapError if one happened. */
+  flush(): Promise<void>;
+  fatal(): ObcapError | undefined;
+  stats(): BatchWriterStats;
+  /** Time-driven work (packed windows due by the wall clock); the uploader's linger timer calls it. */
+  tick?(): Promise<void>;
+  /** Items held that only time will write (open packed windows): the uploader's timer must keep running. */
+  holdsOpenWork?(): boolean;
+}
+
 interface Job {
   items: Item[];
   onWritten: (() => void) | undefined;
@@ -124,7 +141,7 @@ interface Job {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class BatchWriter {
+export class BatchWriter implements ItemWriter {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly meter: WriteMeter | undefined;

@@ -30,7 +30,7 @@ export const COVERAGE_EVENT = "obcap:coverage";
  * (PAIR_PATTERN of model/channels.ts); any lower-case stream name, so streams added later (snapshot
  * chunks: "snapshots") fit without a change here.
  */
-const DATA_PK = /^([a-z0-9]+(?:-perp)?)#([a-z][a-z0-9_]*)#(?:(\d{10})(?:#\d+)?|gaps)$/;
+const DATA_PK = /^([a-z0-9]+(?:-perp)?)#([a-z][a-z0-9_]*)#(?:(\d{10})(?:#\d+|#p)?|gaps)$/;
 
 /** Sort key of the coverage item of one hour of a (pair, stream): `btcusd#orders#2026080910`. */
 export function coverageSortKey(pair: string, stream: string, hourBucket: string): string {
@@ -44,7 +44,8 @@ export function gapsCoverageSortKey(pair: string, stream: string): string {
 
 /**
  * The coverage sort key of the partition an item lives in, or `undefined` when the item is not data
- * (the metadata item, a coverage item, anything foreign): `btcusd#orders#2026080910#3` ->
+ * (the metadata item, a coverage item, anything foreign): `btcusd#orders#2026080910#3` (and the
+ * packed layout's `btcusd#orders#2026080910#p`) ->
  * `btcusd#orders#2026080910`, `btcusd#orders#gaps` -> itself. Writers and `table coverage` both
  * derive coverage this way, so they cannot disagree.
  */

@@ -7,6 +7,7 @@
 import { obcapError } from "../../base/errors.ts";
 import type { Item } from "./item.ts";
 import { META_KEY } from "./keys.ts";
+import { packMsProblem } from "../packed/pack-ms.ts";
 
 export const META_PK = META_KEY.pk;
 export const META_SK = META_KEY.sk;
@@ -16,7 +17,17 @@ export const META_SK = META_KEY.sk;
  * without them, which readers of a complete table would never find, so it must refuse such a table
  * (metadataOfItem below: "upgrade obcap"). A table of schema 1 is still read and written.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+/**
+ * 3: the packed layout (store/packed/). A packed table records schema 3, so an obcap that knows only 2
+ * refuses it rather than write event items no reader of the table would look for; an event-layout
+ * table keeps recording 2, which older obcaps still read and write.
+ */
+export const PACKED_SCHEMA_VERSION = 3;
+export const EVENT_SCHEMA_VERSION = 2;
+
+/** How events are stored: one item each (`event`), or packed into windows of exchange time (`packed`). */
+export type TableLayout = "event" | "packed";
 
 /**
  * `complete`: every partition of data in the table has its coverage item, so readers list hours
@@ -34,6 +45,10 @@ export interface TableMetadata {
   createdBy: string;
   /** Attribute `coverage` (S); absent in tables made before coverage records: `incomplete`. */
   coverage: CoverageState;
+  /** Attribute `layout` (S); absent in tables made before the packed layout: `event`. */
+  layout: TableLayout;
+  /** Attribute `packMs` (N): the packed layout's window, ms. */
+  packMs?: number;
 }
 
 /** The item that records `metadata` (Numbers as text). */
@@ -46,6 +61,7 @@ export function itemOfMetadata(metadata: TableMetadata): Item {
     createdAt: { S: metadata.createdAt },
     createdBy: { S: metadata.createdBy },
     coverage: { S: metadata.coverage },
+    ...(metadata.layout === "packed" ? { layout: { S: "packed" }, packMs: { N: String(metadata.packMs) } } : {}),
   };
 }
 
@@ -70,11 +86,25 @@ export function metadataOfItem(item: Item, table: string): TableMetadata {
       `table ${table} holds obcap data schema ${schemaVersion}; this obcap knows up to ${SCHEMA_VERSION}: upgrade obcap`,
     );
   }
+  const layout = item.layout?.S ?? "event";
+  if (layout !== "event" && layout !== "packed") {
+    throw obcapError("E_TABLE_INCOMPATIBLE", `table ${table} stores events in layout ${JSON.stringify(layout)}; this obcap knows "event" and "packed": upgrade obcap`);
+  }
+  let packMs: number | undefined;
+  if (layout === "packed") {
+    packMs = Number(item.packMs?.N);
+    const problem = packMsProblem(packMs);
+    if (problem) {
+      throw obcapError("E_TABLE_INCOMPATIBLE", `metadata item of table ${table} records the packed layout with packMs=${item.packMs?.N ?? "missing"}, which ${problem}: fix that item (it was not written by obcap)`);
+    }
+  }
   return {
     shards,
     schemaVersion,
     createdAt: item.createdAt?.S ?? "",
     createdBy: item.createdBy?.S ?? "",
     coverage: item.coverage?.S === "complete" ? "complete" : "incomplete",
+    layout,
+    ...(packMs === undefined ? {} : { packMs }),
   };
 }

@@ -22,7 +22,10 @@ import {
 import { describeError, isObcapError, obcapError, type ObcapError } from "../../base/errors.ts";
 import { classifyAwsError } from "./aws-errors.ts";
 import { clientTarget, type ClientTarget } from "./client.ts";
-import { META_PK, META_SK, SCHEMA_VERSION, itemOfMetadata, metadataOfItem, type TableMetadata } from "./table-metadata.ts";
+import {
+  EVENT_SCHEMA_VERSION, META_PK, META_SK, PACKED_SCHEMA_VERSION, itemOfMetadata, metadataOfItem, type TableLayout, type TableMetadata,
+} from "./table-metadata.ts";
+import { DEFAULT_PACK_MS, packMsProblem } from "../packed/pack-ms.ts";
 
 /** obcap's key scheme and billing (docs/data-model.md): pk (S) HASH + sk (S) RANGE, on demand. */
 export const CAPTURE_TABLE_SCHEMA = {
@@ -47,6 +50,10 @@ export interface CreateTableOptions {
   table: string;
   /** Shards per hour bucket, for a new metadata item. */
   shards: number;
+  /** How events are stored, for a new metadata item. Default "event". */
+  layout?: TableLayout;
+  /** The packed layout's window (ms). Default DEFAULT_PACK_MS. */
+  packMs?: number;
   /** Written into `createdBy`, e.g. "obcap 0.1.0". */
   createdBy?: string;
   /** Bound on each DynamoDB call. Default 10 s. */
@@ -78,6 +85,10 @@ export async function createTable(options: CreateTableOptions): Promise<CreateTa
   if (!Number.isInteger(shards) || shards < 1) {
     throw obcapError("E_USAGE", `--shards must be a positive integer, got ${shards}`);
   }
+  const layout = options.layout ?? "event";
+  const packMs = options.packMs ?? DEFAULT_PACK_MS;
+  const packProblem = layout === "packed" ? packMsProblem(packMs) : undefined;
+  if (packProblem) throw obcapError("E_USAGE", `--pack-ms ${packMs} ${packProblem}`);
   const call = new Caller(client, table, options.callTimeoutMs ?? STARTUP_TIMEOUT_MS);
   let status: CreateTableResult["status"] = "exists";
   let description = await call.describe();
@@ -107,16 +118,18 @@ export async function createTable(options: CreateTableOptions): Promise<CreateTa
   if (incompatible) throw incompatible;
 
   const found = await call.readMetadata();
-  if (found) return existingResult(status, found, shards);
+  if (found) return existingResult(status, found, shards, layout);
   // A new or empty table has every coverage record it needs (none); a table adopted with data in it
   // may hold data written without them, until `obcap table coverage` rebuilds them.
   const empty = status === "created" || (await call.isEmpty());
   const item: TableMetadata = {
     shards,
-    schemaVersion: SCHEMA_VERSION,
+    schemaVersion: layout === "packed" ? PACKED_SCHEMA_VERSION : EVENT_SCHEMA_VERSION,
     createdAt: new Date().toISOString(),
     createdBy: options.createdBy ?? "obcap",
     coverage: empty ? "complete" : "incomplete",
+    layout,
+    ...(layout === "packed" ? { packMs } : {}),
   };
   if (await call.putMetadataIfAbsent(item)) {
     return { status, shards, requestedShards: shards, metadata: "written", metadataItem: item };
@@ -124,10 +137,10 @@ export async function createTable(options: CreateTableOptions): Promise<CreateTa
   // Written by a concurrent `table create` between our read and our write.
   const raced = await call.readMetadata();
   if (!raced) throw obcapError("E_INTERNAL", `metadata item of table ${table} vanished during table create`);
-  return existingResult(status, raced, shards);
+  return existingResult(status, raced, shards, layout);
 }
 
-function existingResult(status: CreateTableResult["status"], found: TableMetadata, requested: number): CreateTableResult {
+function existingResult(status: CreateTableResult["status"], found: TableMetadata, requested: number, requestedLayout: TableLayout): CreateTableResult {
   const result: CreateTableResult = {
     status,
     shards: found.shards,
@@ -139,6 +152,11 @@ function existingResult(status: CreateTableResult["status"], found: TableMetadat
     result.note =
       `the table already records shards=${found.shards} (requested ${requested}); kept ${found.shards}, ` +
       `because every capture and reader of a table must use the same count`;
+  }
+  if (found.layout !== requestedLayout) {
+    const layoutNote = `the table already stores events in the ${found.layout} layout (requested ${requestedLayout}); kept it, ` +
+      `because every writer and reader of a table must agree (\`obcap table migrate\` converts a table)`;
+    result.note = result.note ? `${result.note}; ${layoutNote}` : layoutNote;
   }
   return result;
 }
@@ -215,13 +233,15 @@ export async function openTableForReading(options: { client: DynamoDBClient; tab
 
 /**
  * Marks the table's coverage records complete (`table coverage`, once it has written every missing
- * one) and raises its schema to {@link SCHEMA_VERSION}, so an obcap that does not write coverage
+ * one) and raises its schema to 2 (3 for a packed table), so an obcap that does not write coverage
  * records refuses the table from now on. Returns the metadata as now stored. Throws like
  * {@link openCaptureTable} (E_TABLE_INCOMPATIBLE when the metadata item is missing).
  */
 export async function markCoverageComplete(options: { client: DynamoDBClient; table: string; timeoutMs?: number }): Promise<TableMetadata> {
   const { client, table } = options;
   const call = new Caller(client, table, options.timeoutMs ?? STARTUP_TIMEOUT_MS);
+  // Schema 2 for the event layout (older obcaps still read it), 3 for the packed one.
+  const version = (await call.readMetadata())?.layout === "packed" ? PACKED_SCHEMA_VERSION : EVENT_SCHEMA_VERSION;
   try {
     await call.send("UpdateItem", (abortSignal) =>
       client.send(
@@ -232,7 +252,7 @@ export async function markCoverageComplete(options: { client: DynamoDBClient; ta
           ConditionExpression: "attribute_exists(pk)",
           ExpressionAttributeValues: {
             ":complete": { S: "complete" },
-            ":version": { N: String(SCHEMA_VERSION) },
+            ":version": { N: String(version) },
             ":now": { S: new Date().toISOString() },
           },
         }),

@@ -26,8 +26,9 @@ import type { Stream } from "../../model/channels.ts";
 import { sha256 } from "../../base/sha256.ts";
 import type { Item } from "../dynamodb/item.ts";
 import { itemSizeBytes } from "../dynamodb/item-limits.ts";
-import { MICROS_DIGITS, MICROS_PER_HOUR, hourBucketOfMicros, sortKeyMicros } from "../dynamodb/keys.ts";
+import { MICROS_DIGITS, hourBucketOfMicros, sortKeyMicros } from "../dynamodb/keys.ts";
 import { decodeItemColumns, encodeItemColumns } from "./item-columns.ts";
+export { DEFAULT_PACK_MS, PACK_MS_MAX, PACK_MS_MIN, packMsProblem } from "./pack-ms.ts";
 
 /** Packed item format version (attribute `v`). */
 export const PACKED_VERSION = 1;
@@ -37,10 +38,6 @@ export const PACKED_KEY_PART = "p";
 export const CHUNK_ITEM_BYTES = 256 * 1024;
 /** An event item larger than this cannot be packed (a chunk of it alone could pass 400 KB); the capture quarantines it. */
 export const PACKED_EVENT_MAX_BYTES = 300 * 1024;
-/** Default window, and the allowed range (ms). */
-export const DEFAULT_PACK_MS = 5_000;
-export const PACK_MS_MIN = 100;
-export const PACK_MS_MAX = 3_600_000;
 const DIGEST_HEX = 16;
 const DEFLATE_LEVEL = 6;
 
@@ -59,13 +56,6 @@ export interface PackedWindowItems {
   digest: string;
   /** Event items in the window (after removing repeats). */
   events: number;
-}
-
-/** Checks `--pack-ms`: a whole number of ms in [PACK_MS_MIN, PACK_MS_MAX] that divides an hour, so no window straddles two hours' partitions. */
-export function packMsProblem(packMs: number): string | undefined {
-  if (!Number.isInteger(packMs) || packMs < PACK_MS_MIN || packMs > PACK_MS_MAX) return `must be a whole number of ms from ${PACK_MS_MIN} to ${PACK_MS_MAX}`;
-  if (MICROS_PER_HOUR % (packMs * 1000) !== 0) return `must divide an hour (3,600,000 ms) so that no window straddles two hours, e.g. 1000, 2000, 5000, 10000 or 60000`;
-  return undefined;
 }
 
 /** `<pair>#<stream>#<hour>#p`. */

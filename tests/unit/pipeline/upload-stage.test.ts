@@ -176,7 +176,7 @@ describe("frames -> items", () => {
 
     expect(h.openTableCalls).toEqual(["capture"]);
     expect(h.messages.slice(0, 2)).toEqual([
-      { type: "table", table: "capture", shards: 3 },
+      { type: "table", table: "capture", shards: 3, layout: "event" },
       expect.objectContaining({ type: "ready", resumeAt: undefined }),
     ]);
     const items = h.writer()!.dataItems();

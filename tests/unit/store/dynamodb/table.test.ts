@@ -53,7 +53,7 @@ describe("checkKeySchema", () => {
   });
 });
 
-const METADATA: TableMetadata = { shards: 4, schemaVersion: SCHEMA_VERSION, createdAt: "2026-08-09T10:00:00.000Z", createdBy: "obcap 0.1.0", coverage: "complete" };
+const METADATA: TableMetadata = { shards: 4, schemaVersion: 2, createdAt: "2026-08-09T10:00:00.000Z", createdBy: "obcap 0.1.0", coverage: "complete", layout: "event" };
 
 /** The ObcapError `fn` throws. */
 function thrown(fn: () => unknown): ObcapError {
@@ -73,7 +73,7 @@ describe("the metadata item", () => {
       pk: { S: "obcap#meta" },
       sk: { S: "table" },
       shards: { N: "4" },
-      schemaVersion: { N: String(SCHEMA_VERSION) },
+      schemaVersion: { N: "2" },
       createdAt: { S: "2026-08-09T10:00:00.000Z" },
       createdBy: { S: "obcap 0.1.0" },
       coverage: { S: "complete" },
@@ -83,7 +83,7 @@ describe("the metadata item", () => {
   });
 
   test("missing createdAt/createdBy read as empty; an older schema is accepted; no coverage attribute reads as incomplete", () => {
-    expect(metadataOfItem({ shards: { N: "1" }, schemaVersion: { N: "0" } }, "Orders")).toEqual({ shards: 1, schemaVersion: 0, createdAt: "", createdBy: "", coverage: "incomplete" });
+    expect(metadataOfItem({ shards: { N: "1" }, schemaVersion: { N: "0" } }, "Orders")).toEqual({ shards: 1, schemaVersion: 0, createdAt: "", createdBy: "", coverage: "incomplete", layout: "event" });
     // A table made by a schema-1 obcap: read and written, its coverage records not trusted.
     expect(metadataOfItem({ shards: { N: "4" }, schemaVersion: { N: "1" }, createdAt: { S: "x" }, createdBy: { S: "obcap 0.1.0" } }, "Orders").coverage).toBe("incomplete");
     expect(metadataOfItem({ shards: { N: "4" }, schemaVersion: { N: "2" }, coverage: { S: "something else" } }, "Orders").coverage).toBe("incomplete");
@@ -104,6 +104,27 @@ describe("the metadata item", () => {
         `metadata item of table Orders (pk "obcap#meta", sk "table") has no valid shards/schemaVersion (${values}): ` +
           "fix or delete that item, then run `obcap table create --table Orders`",
       );
+    }
+  });
+
+  test("the packed layout: layout and packMs written and read back, with schema 3 (older obcaps refuse it)", () => {
+    const packed: TableMetadata = { ...METADATA, schemaVersion: 3, layout: "packed", packMs: 5000 };
+    const item = itemOfMetadata(packed);
+    expect(item.layout).toEqual({ S: "packed" });
+    expect(item.packMs).toEqual({ N: "5000" });
+    expect(metadataOfItem(item, "Orders")).toEqual(packed);
+    expect(itemOfMetadata(METADATA).layout).toBeUndefined();
+  });
+
+  test("an unknown layout, or a packed one without a valid packMs: E_TABLE_INCOMPATIBLE saying what", () => {
+    const base = { shards: { N: "4" }, schemaVersion: { N: "3" } };
+    const unknown = thrown(() => metadataOfItem({ ...base, layout: { S: "columnar" } }, "Orders"));
+    expect(unknown.code).toBe("E_TABLE_INCOMPATIBLE");
+    expect(unknown.message).toContain('layout "columnar"; this obcap knows "event" and "packed": upgrade obcap');
+    for (const packMs of [undefined, "0", "7000", "abc"]) {
+      const err = thrown(() => metadataOfItem({ ...base, layout: { S: "packed" }, ...(packMs ? { packMs: { N: packMs } } : {}) }, "Orders"));
+      expect(err.code).toBe("E_TABLE_INCOMPATIBLE");
+      expect(err.message).toContain(`packed layout with packMs=${packMs ?? "missing"}`);
     }
   });
 
