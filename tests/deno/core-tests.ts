@@ -67,6 +67,7 @@ export const CORE_TESTS: readonly string[] = [
   "tests/unit/store/dynamodb/order-item-reader.test.ts",
   "tests/unit/store/packed/item-columns.test.ts",
   "tests/unit/store/packed/packed-window.test.ts",
+  "tests/unit/store/packed/packing-writer.test.ts",
   // book
   "tests/unit/book/book-property.test.ts",
   "tests/unit/book/book-series.test.ts",
