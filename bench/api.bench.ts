@@ -24,6 +24,8 @@ import { generateFramesIter } from "../tests/support/frame-generator.ts";
 import { httpApiEvent } from "../tests/support/http-api-event.ts";
 import { seededRandom } from "../tests/support/seeded-random.ts";
 import { TEST_AWS_ENV } from "../tests/support/env.ts";
+import { createTable } from "../src/store/dynamodb/table.ts";
+import { DEFAULT_PACK_MS } from "../src/store/packed/pack-ms.ts";
 import { BINARY, ROOT, WatchedProcess, benchDynamoDb, createBenchTable, dropBenchTable, median, percentile, printResult, round } from "./harness.ts";
 
 const PAIR = "btcusd";
@@ -38,7 +40,56 @@ const ZIP = join(ROOT, "dist/obcap-api-lambda.zip");
 
 const started = performance.now();
 const ddb = await benchDynamoDb();
+/** Set once the journal is written. */
+const journalEnd = { lastMicros: 0, orderEvents: 0 };
 const dir = mkdtempSync(join(tmpdir(), "obcap-bench-api-"));
+
+/** `/v1/book` at `instants` (the first one a warm-up: connections, the JIT), then NDJSON of the whole hour. */
+async function bookAndStream(base: string, instants: readonly number[], label: string): Promise<{ bookMs: { p50: number; p95: number }; applied: number; ndjsonPerSec: number }> {
+  await (await fetch(`${base}/v1/book?pair=${PAIR}&at=${instants[0]}`)).text();
+  const book: number[] = [];
+  let applied = 0;
+  for (const at of instants.slice(1)) {
+    const t0 = performance.now();
+    const response = await fetch(`${base}/v1/book?pair=${PAIR}&at=${at}&depth=20`);
+    const body = (await response.json()) as { events_applied: number };
+    book.push(performance.now() - t0);
+    if (response.status !== 200) throw new Error(`/v1/book answered ${response.status}`);
+    applied += body.events_applied;
+  }
+  const bookMs = stats(book);
+  console.log(`${label}: /v1/book (${book.length} random T, level 2, depth 20): p50 ${bookMs.p50} ms, p95 ${bookMs.p95} ms, ${Math.round(applied / book.length).toLocaleString("en")} events applied on average`);
+  const t0 = performance.now();
+  const streamed = await fetch(`${base}/v1/events?pair=${PAIR}&from=${START_MICROS}&to=${journalEnd.lastMicros + 1}`, { headers: { accept: "application/x-ndjson" } });
+  const text = await streamed.text();
+  const streamSeconds = (performance.now() - t0) / 1000;
+  const lines = text.split("\n").filter(Boolean).length;
+  if (lines !== journalEnd.orderEvents) throw new Error(`NDJSON gave ${lines} lines, expected ${journalEnd.orderEvents}`);
+  const ndjsonPerSec = lines / streamSeconds;
+  console.log(`${label}: /v1/events NDJSON: ${lines.toLocaleString("en")} events in ${streamSeconds.toFixed(2)} s = ${Math.round(ndjsonPerSec).toLocaleString("en")} events/s`);
+  return { bookMs, applied: applied / book.length, ndjsonPerSec };
+}
+
+/** The journal replayed into a packed table and served: the figures of {@link bookAndStream}. */
+async function packedFigures(instants: readonly number[]): Promise<{ bookMs: { p50: number; p95: number }; meanEventsApplied: number; ndjsonEventsPerSec: number; packMs: number }> {
+  const table = `bench-api-packed-${Date.now().toString(36)}`;
+  await createTable({ client: ddb.client, table, shards: 4, layout: "packed", packMs: DEFAULT_PACK_MS, createdBy: "obcap bench" });
+  try {
+    const replay = new WatchedProcess(BINARY, ["replay", dir, "--table", table, "--endpoint", ddb.endpoint, "--checkpoint", join(dir, "replay-packed.checkpoint"), "--progress-s", "3600"]);
+    if ((await replay.exited) !== 0) throw new Error(`replay failed: ${replay.log()}`);
+    const serve = new WatchedProcess(BINARY, ["serve", "--table", table, "--endpoint", ddb.endpoint, "--port", "0"]);
+    try {
+      const line = await serve.waitForLine(/serving table/, 30_000);
+      const base = /on (http:\/\/\S+) /.exec(line.text)![1]!;
+      const f = await bookAndStream(base, instants, `packed layout (${DEFAULT_PACK_MS} ms windows)`);
+      return { bookMs: f.bookMs, meanEventsApplied: Math.round(f.applied), ndjsonEventsPerSec: Math.round(f.ndjsonPerSec), packMs: DEFAULT_PACK_MS };
+    } finally {
+      await serve.stop("SIGTERM");
+    }
+  } finally {
+    await dropBenchTable(ddb.client, table);
+  }
+}
 
 function stats(xs: number[]): { p50: number; p95: number } {
   const sorted = Float64Array.from(xs).sort();
@@ -74,6 +125,8 @@ try {
   writeSync(fd, parts.join(""));
   closeSync(fd);
   const spanS = (lastMicros - START_MICROS) / 1e6;
+  journalEnd.lastMicros = lastMicros;
+  journalEnd.orderEvents = orderEvents;
   console.log(`journal: ${FRAMES.toLocaleString("en")} frames (${orderEvents.toLocaleString("en")} order events) over ${(spanS / 60).toFixed(1)} min, a snapshot every 15 min`);
 
   const { table } = await createBenchTable(ddb.client, "bench-api");
@@ -89,30 +142,8 @@ try {
       const span = lastMicros - START_MICROS - SNAPSHOT_EVERY_S * 1e6;
       const instant = () => START_MICROS + 1_000_000 + Math.floor(rand() * span);
 
-      // /v1/book over HTTP (one warm-up request first: connections, the JIT).
-      await (await fetch(`${base}/v1/book?pair=${PAIR}&at=${instant()}`)).text();
-      const book: number[] = [];
-      let applied = 0;
-      for (let i = 0; i < SAMPLES; i++) {
-        const t0 = performance.now();
-        const response = await fetch(`${base}/v1/book?pair=${PAIR}&at=${instant()}&depth=20`);
-        const body = (await response.json()) as { events_applied: number };
-        book.push(performance.now() - t0);
-        if (response.status !== 200) throw new Error(`/v1/book answered ${response.status}`);
-        applied += body.events_applied;
-      }
-      const bookMs = stats(book);
-      console.log(`/v1/book (${SAMPLES} random T, level 2, depth 20): p50 ${bookMs.p50} ms, p95 ${bookMs.p95} ms, ${Math.round(applied / SAMPLES).toLocaleString("en")} events applied on average`);
-
-      // /v1/events as NDJSON over the whole hour.
-      const t0 = performance.now();
-      const streamed = await fetch(`${base}/v1/events?pair=${PAIR}&from=${START_MICROS}&to=${lastMicros + 1}`, { headers: { accept: "application/x-ndjson" } });
-      const text = await streamed.text();
-      const streamSeconds = (performance.now() - t0) / 1000;
-      const lines = text.split("\n").filter(Boolean).length;
-      if (lines !== orderEvents) throw new Error(`NDJSON gave ${lines} lines, expected ${orderEvents}`);
-      const ndjsonPerSec = lines / streamSeconds;
-      console.log(`/v1/events NDJSON: ${lines.toLocaleString("en")} events in ${streamSeconds.toFixed(2)} s = ${Math.round(ndjsonPerSec).toLocaleString("en")} events/s`);
+      const instants = Array.from({ length: SAMPLES + 1 }, instant);
+      const { bookMs, applied, ndjsonPerSec } = await bookAndStream(base, instants, "event layout");
 
       // Small pages from CLIENTS clients at once.
       const latencies: number[] = [];
@@ -161,14 +192,18 @@ try {
         `Lambda zip ${(zipBytes / 1024).toFixed(0)} KiB; under Node.js (${COLD_RUNS} fresh processes, median): import ${round(median(cold.map((c) => c.loadMs)), 1)} ms + first /health ${round(median(cold.map((c) => c.firstMs)), 1)} ms = cold start ${round(coldStartMs, 1)} ms; then /v1/book ${round(median(cold.map((c) => c.bookMs)), 1)} ms; whole node process ${round(median(cold.map((c) => c.processMs)), 0)} ms`,
       );
 
+      // The same journal in a packed table: /v1/book and NDJSON at the same instants.
+      const packed = await packedFigures(instants);
+
       printResult({
         bench: "api",
+        packed,
         frames: FRAMES,
         orderEvents,
         minutes: round(spanS / 60, 1),
         samples: SAMPLES,
         bookMs,
-        meanEventsApplied: Math.round(applied / SAMPLES),
+        meanEventsApplied: Math.round(applied),
         ndjsonEventsPerSec: Math.round(ndjsonPerSec),
         clients: CLIENTS,
         pagesPerSec: Math.round(pagesPerSec),

@@ -12,6 +12,8 @@ import { ItemUploader } from "../pipeline/uploader.ts";
 import { describeItemKey } from "../store/dynamodb/item-identity.ts";
 import { BatchWriter, type BatchWriterStats, type ItemWriter } from "../store/dynamodb/batch-writer.ts";
 import { writerForLayout } from "../store/packed/packing-writer.ts";
+import { WriteMeter, type WriteMeterStats } from "../store/dynamodb/write-meter.ts";
+import type { TableLayout } from "../store/dynamodb/table-metadata.ts";
 import { IN_FLIGHT_ARGS, inFlightOption } from "./in-flight-option.ts";
 import { createDynamoClient } from "../store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../store/dynamodb/keys.ts";
@@ -121,7 +123,10 @@ export const replayCommand = defineCommand({
 interface TableSink {
   shards: number;
   store: ReplayStore;
+  layout: TableLayout;
   writer: ItemWriter;
+  /** Write units billed, as DynamoDB bills them (write-meter.ts). */
+  meter: WriteMeter;
   checkpoint: CheckpointWriter | undefined;
   resumeFrom: Checkpoint | undefined;
   saveCheckpoint(): void;
@@ -155,8 +160,10 @@ async function openTableSink(
       // Written now, so a path that cannot be written fails before any work.
       checkpoint.update(resumeFrom?.position ?? undefined, resumeFrom?.badLines ?? 0, true);
     }
+    const meter = new WriteMeter();
     const batchWriter = new BatchWriter({
       client,
+      meter,
       table,
       concurrency: inFlightOption(a),
       onConcurrency: (change) => log.debug(`write concurrency ${change.from} -> ${change.to}: ${change.reason}`),
@@ -169,6 +176,7 @@ async function openTableSink(
       maxWindowsInFlight: inFlightOption(a).initial,
       onRetry: (message) => log.debug(message),
       onRefused: (item, reason) => log.warn(`the item ${describeItemKey(item)} cannot be packed: ${reason}; skipped`),
+      meter,
     });
     const uploader = new ItemUploader<ReplayPosition>(writer);
     let lastAcked: { position: ReplayPosition | undefined; badLines: number } = {
@@ -177,7 +185,9 @@ async function openTableSink(
     };
     return {
       shards,
+      layout: metadata.layout,
       writer,
+      meter,
       checkpoint,
       resumeFrom,
       store: {
@@ -226,8 +236,14 @@ function summaryLine(s: ReplaySummary, sink: TableSink | undefined, elapsedMs: n
     `skipped ${skipped} (bad ${s.badLines}${before}, control ${s.skipped.control}, not stored ${s.skipped["not-stored"]}, ` +
     `blank ${s.skipped.blank}, other ${s.skipped.other}), ` +
     (dryRun ? `written 0 (dry run)` : `written ${w ? dataStats(w).written - (sink?.store.uploader.snapshotItemsWritten ?? 0) : 0}, coverage items ${w?.coverageWritten ?? 0}, retried requests ${w?.retryRequests ?? 0}`) +
+    (sink && !dryRun ? `, ${sink.layout} layout, write units ${writeUnitsText(sink.meter.stats())}` : "") +
     `, elapsed ${(elapsedMs / 1000).toFixed(1)} s, ${rate} lines/s`
   );
+}
+
+/** Billed write units; items of requests that got no answer are named apart (maybe written, maybe not). */
+function writeUnitsText(m: WriteMeterStats): string {
+  return `${m.writeUnits} (${m.itemWrites} item writes${m.unknownItems > 0 ? `, ${m.unknownItems} more without an answer` : ""})`;
 }
 
 /** The writer's figures with "written" as the summaries count it: events and gap records, not coverage items. */

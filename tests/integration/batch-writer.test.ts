@@ -10,6 +10,8 @@ import { createDynamoClient } from "../../src/store/dynamodb/client.ts";
 import { Batcher } from "../../src/pipeline/batcher.ts";
 import type { Item } from "../../src/store/dynamodb/item.ts";
 import { ObcapError } from "../../src/base/errors.ts";
+import { itemSizeBytes } from "../../src/store/dynamodb/item-limits.ts";
+import { WriteMeter } from "../../src/store/dynamodb/write-meter.ts";
 import { dynamoEndpoint, TEST_AWS_ENV } from "../support/env.ts";
 import { createTestTable, uniqueTableName } from "../support/test-table.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
@@ -131,6 +133,7 @@ describe("BatchWriter on DynamoDB Local", () => {
     });
     const client = createDynamoClient({ endpoint: proxy.url });
     const retries: RetryInfo[] = [];
+    const meter = new WriteMeter();
     const writer = new BatchWriter({
       client,
       table,
@@ -138,10 +141,14 @@ describe("BatchWriter on DynamoDB Local", () => {
       backoffBaseMs: 1,
       backoffMaxMs: 20,
       onRetry: (info) => retries.push(info),
+      meter,
     });
     const items = makeItems(5_000);
     const batches = await writeAll(writer, items, 8);
     client.destroy();
+    // Billed once per item DynamoDB wrote: UnprocessedItems, throttled and 5xx requests wrote nothing.
+    const units = items.reduce((sum, item) => sum + Math.max(1, Math.ceil(itemSizeBytes(item) / 1024)), 0);
+    expect(meter.stats()).toEqual({ writeUnits: units, itemWrites: 5_000, unknownItems: 0 });
 
     expect(batches).toBe(200);
     const stats = writer.stats();

@@ -345,10 +345,11 @@ export class BatchWriter implements ItemWriter {
   }
 
   private billWritten(requests: readonly WriteRequest[], unprocessed: readonly WriteRequest[]): void {
-    const left = new Set(unprocessed.map((r) => r.PutRequest?.Item));
+    // UnprocessedItems come back as new objects: matched by key.
+    const left = new Set(unprocessed.map((r) => (r.PutRequest?.Item ? itemKey(r.PutRequest.Item) : "")));
     for (const request of requests) {
       const item = request.PutRequest?.Item;
-      if (item !== undefined && !left.has(item)) this.meter!.bill(itemSizeBytes(item));
+      if (item !== undefined && !left.has(itemKey(item))) this.meter!.bill(itemSizeBytes(item));
     }
   }
 

@@ -93,11 +93,16 @@ export function needsScale(plain: string): boolean {
   return plain.indexOf(".") >= 0 && plain.charCodeAt(plain.length - 1) === 48;
 }
 
+/** A decimal in the canonical plain form: no exponent, no leading integer zeros, no trailing fraction zeros. */
+const CANONICAL_PLAIN_RE = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?$/;
+
 /**
  * Canonical plain text of a decimal given in plain or exponent form: no exponent, no leading
  * integer zeros, no trailing fraction zeros, no "-0". Throws `RangeError` on text that is not a decimal.
  */
 export function toPlainDecimal(text: string): string {
+  // Already canonical (what DynamoDB returns for every decimal of today's frames): nothing to do.
+  if (CANONICAL_PLAIN_RE.test(text) && text !== "-0") return text;
   const m = ANY_DECIMAL_RE.exec(text);
   if (m === null || (m[2] === "" && (m[3] === undefined || m[3] === ""))) {
     throw new RangeError(`not a decimal number: ${JSON.stringify(text)}`);

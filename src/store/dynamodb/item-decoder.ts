@@ -87,17 +87,17 @@ function emitObject(
   const members: string[] = [];
   const emit = (key: string): boolean => {
     if (envelope !== undefined && Object.hasOwn(envelope, key)) {
-      members.push(`${JSON.stringify(key)}:${envelope[key]}`);
+      members.push(quotedKey(key) + envelope[key]);
       return true;
     }
     const known = table.byWire.get(key);
     const av = known === undefined ? undefined : item[known.spec.attr];
     if (known !== undefined && av !== undefined) {
-      members.push(`${JSON.stringify(key)}:${emitField(known.spec, av, scales?.get(known.spec.attr), where)}`);
+      members.push(quotedKey(key) + emitField(known.spec, av, scales?.get(known.spec.attr), where));
       return true;
     }
     if (unknown !== undefined && Object.hasOwn(unknown, key)) {
-      members.push(`${JSON.stringify(key)}:${stringifyExact(unknown[key])}`);
+      members.push(quotedKey(key) + stringifyExact(unknown[key]));
       return true;
     }
     return false;
@@ -114,6 +114,19 @@ function emitObject(
     for (const key of rest) if (!done.has(key) && emit(key)) done.add(key);
   }
   return `{${members.join(",")}}`;
+}
+
+/** `"key":` of the keys met so far (the known fields and envelope keys: a few dozen). */
+const QUOTED_KEYS = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = QUOTED_KEYS.get(key);
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(key)}:`;
+    // Unknown keys come from the network: only a bounded number are kept.
+    if (QUOTED_KEYS.size < 1024) QUOTED_KEYS.set(key, quoted);
+  }
+  return quoted;
 }
 
 /** JSON text of one known field from its attribute. */

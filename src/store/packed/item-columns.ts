@@ -101,7 +101,15 @@ class Bytes {
   }
 }
 
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 function utf8(bytes: Uint8Array): string {
+  // Short ASCII texts (ids, prices, keys: nearly every value) without the decoder's call cost.
+  if (bytes.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   try {
     return UTF8_DECODER.decode(bytes);
   } catch {
@@ -132,6 +140,22 @@ class Reader {
       scale *= 128;
     }
     throw new RangeError(`packed body has a varint of more than 8 bytes at byte ${this.at}`);
+  }
+
+  /** A zigzag varint as a Number when it has at most 7 bytes (49 bits: exact), else undefined and nothing read. */
+  smallZigzag(): number | undefined {
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < 7 && this.at + i < this.buf.length; i++) {
+      const b = this.buf[this.at + i]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        this.at += i + 1;
+        return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+      }
+      scale *= 128;
+    }
+    return undefined;
   }
 
   bigVarint(): bigint {
@@ -403,12 +427,23 @@ function decodeColumnTexts(r: Reader, types: Uint8Array, index: number, earlier:
     const prefix = r.text();
     for (let row = 0; row < types.length; row++) if (hasText(row)) values[row] = prefix + r.text();
   } else if (encoding === Encoding.Delta) {
-    let value = 0n;
+    // Numbers while the value stays exact (ids and times of 16 digits do), BigInt beyond (19-digit ids).
+    let small = 0;
+    let big: bigint | undefined;
     for (let row = 0; row < types.length; row++) {
       if (!hasText(row)) continue;
-      value += r.bigVarint();
-      if (value < 0n) throw new RangeError(`packed body: column ${JSON.stringify(name)} row ${row} decodes to a negative integer`);
-      values[row] = value.toString();
+      const step = big === undefined ? r.smallZigzag() : undefined;
+      if (step !== undefined && Number.isSafeInteger(small + step)) small += step;
+      else {
+        big = (big ?? BigInt(small)) + (step === undefined ? r.bigVarint() : BigInt(step));
+        if (big >= 0n && big <= MAX_SAFE_BIG) {
+          small = Number(big);
+          big = undefined;
+        }
+      }
+      const negative = big === undefined ? small < 0 : big < 0n;
+      if (negative) throw new RangeError(`packed body: column ${JSON.stringify(name)} row ${row} decodes to a negative integer`);
+      values[row] = big === undefined ? String(small) : big.toString();
     }
   } else if (encoding === Encoding.SameRow || encoding === Encoding.PrevRow) {
     const prev = encoding === Encoding.PrevRow;

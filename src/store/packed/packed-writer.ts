@@ -32,6 +32,7 @@ import { classifyAwsError } from "../dynamodb/aws-errors.ts";
 import { clientTarget } from "../dynamodb/client.ts";
 import type { Item } from "../dynamodb/item.ts";
 import { itemSizeBytes } from "../dynamodb/item-limits.ts";
+import { itemKey } from "../dynamodb/item-identity.ts";
 import type { WriteMeter } from "../dynamodb/write-meter.ts";
 import { headKey, headOf, overflowPrefix, packWindow, unpackWindow, windowId, type PackedWindowItems, type WindowKey } from "./packed-window.ts";
 
@@ -205,9 +206,10 @@ export class PackedWriter {
           this.options.client.send(new BatchWriteItemCommand({ RequestItems: { [this.options.table]: sent } })),
         );
         const left = out.UnprocessedItems?.[this.options.table] ?? [];
-        const leftItems = new Set(left.map((r) => r.PutRequest?.Item));
+        // UnprocessedItems come back as new objects: matched by key.
+        const leftKeys = new Set(left.map((r) => (r.PutRequest?.Item ? itemKey(r.PutRequest.Item) : "")));
         for (const r of sent) {
-          if (leftItems.has(r.PutRequest?.Item)) continue;
+          if (leftKeys.has(itemKey(r.PutRequest!.Item!))) continue;
           this.counts.chunksWritten++;
           this.options.meter?.bill(itemSizeBytes(r.PutRequest!.Item!));
         }
