@@ -10,6 +10,7 @@ import { DEFAULT_PACK_MS, PACK_MS_MAX, PACK_MS_MIN, packMsProblem } from "../sto
 import { httpUrlOption, intOption, rejectUnknownFlags } from "./options.ts";
 import { awsArgs, verbosityArgs } from "./shared-args.ts";
 import { VERSION } from "../base/version.ts";
+import { migrateCommand } from "./table-migrate.ts";
 
 const tableArgs = {
   table: { type: "string", description: "Table name", valueHint: "Orders" },
@@ -141,6 +142,6 @@ const coverage = defineCommand({
 });
 
 export const tableCommand = defineCommand({
-  meta: { name: "table", description: "Create or check the DynamoDB table, or rebuild its coverage records" },
-  subCommands: { create, describe, coverage },
+  meta: { name: "table", description: "Create or check the DynamoDB table, rebuild its coverage records, or copy it into another layout" },
+  subCommands: { create, describe, coverage, migrate: migrateCommand },
 });

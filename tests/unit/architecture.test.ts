@@ -29,8 +29,9 @@ export const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   export: ["base", "model", "exchange", "journal", "store"],
   history: ["base", "model", "exchange", "journal", "pipeline", "store", "book", "export", "replay"],
   api: ["base", "model", "store", "export", "book", "history"],
+  migrate: ["base", "model", "pipeline", "store", "export"],
   "runtime/bun": ["base", "runtime"],
-  cli: ["base", "model", "runtime", "runtime/bun", "exchange", "queue", "journal", "pipeline", "store", "metrics", "capture", "replay", "export", "book", "history", "api"],
+  cli: ["base", "model", "runtime", "runtime/bun", "exchange", "queue", "journal", "pipeline", "store", "metrics", "capture", "replay", "export", "book", "history", "api", "migrate"],
 };
 
 /** The folder a file belongs to: src/runtime/bun is a folder of its own (Bun only), src/runtime/ports.ts is `runtime`. */

@@ -9,8 +9,10 @@
  * holding one of its events is stored: the checkpoint never passes an event still in an open window,
  * so after a crash the journal gives it back (and the window merges).
  *
- * A window closes when exchange time has passed its end by CLOSE_GRACE_MS, exchange time being the
- * latest microtimestamp given (replay and a catching-up upload close windows as fast as they read),
+ * A window closes when its channel's exchange time has passed its end by CLOSE_GRACE_MS, exchange
+ * time being the channel's latest microtimestamp given (replay and a catching-up upload close windows
+ * as fast as they read; a migration that reads one channel's hour, then the next's, does not close
+ * the second's windows early),
  * or CLOSE_GRACE_MS after its end by the wall clock since it opened (a quiet feed), or at flush.
  * So a live window is visible within `--pack-ms` + CLOSE_GRACE_MS + its write. An event of a window
  * already closed (a late frame, a reconnect's overlap, the journal after a restart) opens it again;
@@ -57,7 +59,8 @@ interface OpenWindow {
 export class PackingWriter implements ItemWriter {
   private readonly open = new Map<string, OpenWindow>();
   private readonly nowMs: () => number;
-  private exchangeMicros = 0;
+  /** Latest microtimestamp given, per `<pair>#<stream>`: each channel's exchange time. */
+  private readonly exchangeMicros = new Map<string, number>();
   private writing = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
@@ -97,7 +100,8 @@ export class PackingWriter implements ItemWriter {
       touched.set(window, (touched.get(window) ?? 0) + 1);
       this.eventsPending++;
       const micros = Number(item.sk!.S!.slice(0, 16));
-      if (micros > this.exchangeMicros) this.exchangeMicros = micros;
+      const channel = `${key.pair}#${key.stream}`;
+      if (micros > (this.exchangeMicros.get(channel) ?? 0)) this.exchangeMicros.set(channel, micros);
     }
     let parts = touched.size + (others.length > 0 ? 1 : 0);
     const partDone = () => {
@@ -151,7 +155,8 @@ export class PackingWriter implements ItemWriter {
     const now = this.nowMs();
     for (const [id, window] of this.open) {
       const endMicros = window.key.startMicros + widthMicros;
-      const due = all || this.exchangeMicros >= endMicros + graceMicros || now - window.openedAtMs >= this.options.packMs + CLOSE_GRACE_MS;
+      const channelMicros = this.exchangeMicros.get(`${window.key.pair}#${window.key.stream}`) ?? 0;
+      const due = all || channelMicros >= endMicros + graceMicros || now - window.openedAtMs >= this.options.packMs + CLOSE_GRACE_MS;
       if (!due) continue;
       this.open.delete(id);
       while (this.writing >= this.options.maxWindowsInFlight && !this.fatalError) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
