@@ -199,6 +199,8 @@ interface ApiFigures {
   bookMs: { p50: number; p95: number };
   meanEventsApplied: number;
   ndjsonEventsPerSec: number;
+  /** The same journal in a packed table. */
+  packed?: { bookMs: { p50: number; p95: number }; meanEventsApplied: number; ndjsonEventsPerSec: number; packMs: number };
   clients: number;
   pagesPerSec: number;
   pageMs: { p50: number; p95: number };
@@ -206,6 +208,22 @@ interface ApiFigures {
   lambdaColdStartMs: number;
   lambdaImportMs: number;
   lambdaWarmBookMs: number;
+}
+/** bench/packed.bench.ts: the packed layout against the event layout (write units, bytes, export). */
+interface PackedLayoutRun {
+  events: number;
+  writeUnits: number;
+  writeUnitsPer1000: number;
+  itemBytesPerEvent: number;
+  storedBytesPerEvent: number;
+  exportEventsPerSec: number;
+  exportStreamingPerSec: number;
+}
+interface PackedFigures {
+  packMs: number;
+  prices: { wruUsdPerMillion: number; storageUsdPerGbMonth: number; region: string; since: string };
+  datasets: Record<string, { event: PackedLayoutRun; packed: PackedLayoutRun; perPairRate?: number }>;
+  cost: Record<"at200PerSec" | "at2000PerSec", { event: { writeUsd: number; storageGbPerMonth: number }; packed: { writeUsd: number; storageGbPerMonth: number }; basis: string }>;
 }
 interface BookAtFigures {
   cadences?: BookAtCadence[];
@@ -317,6 +335,7 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
   const book = figuresOf<BookFigures>(outcomes, "book");
   const bookAt = figuresOf<BookAtFigures>(outcomes, "book-at");
   const api = figuresOf<ApiFigures>(outcomes, "api");
+  const packed = figuresOf<PackedFigures>(outcomes, "packed");
   /** Both measures of a variant must reach the share, with every slot busy and nothing lost. */
   const bottleneck = (v: PipelineVariant, endToEndOverRaw: number, steadyOverRaw: number) =>
     Math.min(endToEndOverRaw, steadyOverRaw) >= BOTTLENECK_SHARE && v.lostFrames === 0 && pipeline !== undefined && slotsFull(v, pipeline);
@@ -473,10 +492,52 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
         verdict(api.bookMs.p95 <= 1000),
       ],
       [`\`GET /v1/events\` as NDJSON, a whole hour streamed from DynamoDB Local`, `${int(api.ndjsonEventsPerSec)} events/s (${int(api.orderEvents)} events)`, "—", "—"],
+      ...(api.packed
+        ? [
+            <Row>[
+              `  the same on a packed table (${api.packed.packMs} ms windows): \`GET /v1/book\` p50 / p95; NDJSON`,
+              `${api.packed.bookMs.p50} / ${api.packed.bookMs.p95} ms; ${int(api.packed.ndjsonEventsPerSec)} events/s`,
+              "p95 <= 1,000 ms",
+              verdict(api.packed.bookMs.p95 <= 1000),
+            ],
+          ]
+        : []),
       [`\`GET /v1/events?limit=10\` (a minute's first page) from ${api.clients} clients at once`, `${int(api.pagesPerSec)} requests/s; p50 ${api.pageMs.p50} ms, p95 ${api.pageMs.p95} ms`, "—", "—"],
       [
         "Lambda handler (`make lambda`) under Node.js: zip size; cold start (import + first request, which opens the table), median of 5 fresh processes",
         `${(api.lambdaZipBytes / 1024).toFixed(0)} KiB; ${api.lambdaColdStartMs} ms (import ${api.lambdaImportMs} ms); then \`/v1/book\` ${api.lambdaWarmBookMs} ms`,
+        "—",
+        "—",
+      ],
+    );
+  }
+  if (packed) {
+    const low = packed.datasets["20/s"]!;
+    const high = packed.datasets["500/s"]!;
+    const c = packed.cost;
+    targetRows.push(
+      [
+        `Packed layout (${packed.packMs} ms windows), write units per 1,000 events, billed per request as DynamoDB bills (coverage and gap items included): ${low.perPairRate} events/s per pair (event layout: ${low.event.writeUnitsPer1000})`,
+        `${low.packed.writeUnitsPer1000}`,
+        "<= 100",
+        verdict(low.packed.writeUnitsPer1000 <= 100),
+      ],
+      [`  the same at ${high.perPairRate} events/s per pair (event layout: ${high.event.writeUnitsPer1000})`, `${high.packed.writeUnitsPer1000}`, "<= 40", verdict(high.packed.writeUnitsPer1000 <= 40)],
+      [
+        `  stored bytes per event (DynamoDB item sizes, and with its 100 B per item), at ${low.perPairRate} / ${high.perPairRate} events/s per pair (event layout: ${low.event.itemBytesPerEvent} / ${high.event.itemBytesPerEvent})`,
+        `${low.packed.itemBytesPerEvent} (${low.packed.storedBytesPerEvent}) / ${high.packed.itemBytesPerEvent} (${high.packed.storedBytesPerEvent})`,
+        "<= 40",
+        verdict(Math.max(low.packed.storedBytesPerEvent, high.packed.storedBytesPerEvent) <= 40),
+      ],
+      [
+        `  \`obcap export\` from DynamoDB Local, ${int(high.packed.events)} events (the export's own rate; whole process in brackets); event layout: ${int(high.event.exportStreamingPerSec)} (${int(high.event.exportEventsPerSec)})`,
+        `${int(high.packed.exportStreamingPerSec)} events/s (${int(high.packed.exportEventsPerSec)})`,
+        ">= 100,000 events/s",
+        verdict(high.packed.exportStreamingPerSec >= 100_000),
+      ],
+      [
+        `  on-demand writes a month (us-east-1, $${packed.prices.wruUsdPerMillion} per million write units, prices since ${packed.prices.since}): 200 events/s (${c.at200PerSec.basis}); 2,000 events/s (${c.at2000PerSec.basis})`,
+        `event $${c.at200PerSec.event.writeUsd}, packed $${c.at200PerSec.packed.writeUsd}; event $${c.at2000PerSec.event.writeUsd}, packed $${c.at2000PerSec.packed.writeUsd}`,
         "—",
         "—",
       ],
@@ -533,6 +594,38 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
         `| capture (b), default (journal): adaptive / fixed ${pipeline.maxInFlight}, end to end | ${fixed(pipeline.journalAdaptiveOverFixed8EndToEnd ?? NaN, 2)} | ${int(j.endToEndPerSec)} vs ${int(f8.endToEndPerSec)} events/s (adaptive reached ${j.concurrencyHighest ?? "n/a"} in flight at most) |`,
       );
     }
+  }
+  if (packed) {
+    const low = packed.datasets["20/s"]!;
+    const high = packed.datasets["500/s"]!;
+    const c = packed.cost;
+    targetRows.push(
+      [
+        `Packed layout (${packed.packMs} ms windows), write units per 1,000 events, billed per request as DynamoDB bills (coverage and gap items included): ${low.perPairRate} events/s per pair (event layout: ${low.event.writeUnitsPer1000})`,
+        `${low.packed.writeUnitsPer1000}`,
+        "<= 100",
+        verdict(low.packed.writeUnitsPer1000 <= 100),
+      ],
+      [`  the same at ${high.perPairRate} events/s per pair (event layout: ${high.event.writeUnitsPer1000})`, `${high.packed.writeUnitsPer1000}`, "<= 40", verdict(high.packed.writeUnitsPer1000 <= 40)],
+      [
+        `  stored bytes per event (DynamoDB item sizes, and with its 100 B per item), at ${low.perPairRate} / ${high.perPairRate} events/s per pair (event layout: ${low.event.itemBytesPerEvent} / ${high.event.itemBytesPerEvent})`,
+        `${low.packed.itemBytesPerEvent} (${low.packed.storedBytesPerEvent}) / ${high.packed.itemBytesPerEvent} (${high.packed.storedBytesPerEvent})`,
+        "<= 40",
+        verdict(Math.max(low.packed.storedBytesPerEvent, high.packed.storedBytesPerEvent) <= 40),
+      ],
+      [
+        `  \`obcap export\` from DynamoDB Local, ${int(high.packed.events)} events (the export's own rate; whole process in brackets); event layout: ${int(high.event.exportStreamingPerSec)} (${int(high.event.exportEventsPerSec)})`,
+        `${int(high.packed.exportStreamingPerSec)} events/s (${int(high.packed.exportEventsPerSec)})`,
+        ">= 100,000 events/s",
+        verdict(high.packed.exportStreamingPerSec >= 100_000),
+      ],
+      [
+        `  on-demand writes a month (us-east-1, $${packed.prices.wruUsdPerMillion} per million write units, prices since ${packed.prices.since}): 200 events/s (${c.at200PerSec.basis}); 2,000 events/s (${c.at2000PerSec.basis})`,
+        `event $${c.at200PerSec.event.writeUsd}, packed $${c.at200PerSec.packed.writeUsd}; event $${c.at2000PerSec.event.writeUsd}, packed $${c.at2000PerSec.packed.writeUsd}`,
+        "—",
+        "—",
+      ],
+    );
   }
   if (replayInFlight) {
     const r = replayInFlight;

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
 import { decodeItem } from "../src/store/dynamodb/item-decoder.ts";
+import { isHeadSortKey, unpackWindow } from "../src/store/packed/packed-window.ts";
 
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 5);
 const env = { ...process.env, AWS_ACCESS_KEY_ID: "demo", AWS_SECRET_ACCESS_KEY: "demo", AWS_REGION: "us-east-1" };
@@ -42,16 +43,24 @@ try {
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
+  // The packed layout (the default of `table create`): each window item holds many events.
+  const windows = items.filter((i) => (i.pk?.S ?? "").endsWith("#p") && isHeadSortKey(i.sk?.S ?? ""));
+  const events = items.filter((i) => !(i.pk?.S ?? "").endsWith("#p"));
+  for (const head of windows) {
+    const prefix = `${head.sk!.S}#${head.dg?.S}#`;
+    const chunks = items.filter((i) => i.pk?.S === head.pk?.S && (i.sk?.S ?? "").startsWith(prefix)).sort((a, b) => Number(a.sk!.S!.slice(prefix.length)) - Number(b.sk!.S!.slice(prefix.length)));
+    events.push(...unpackWindow(head, chunks));
+  }
   const byStream = new Map<string, number>();
-  for (const item of items) {
+  for (const item of events) {
     const [pair, stream] = (item.pk?.S ?? "").split("#");
-    if (pair === "obcap") continue;
+    if (pair === "obcap" || stream === "snapshots") continue;
     byStream.set(`${pair} ${stream}`, (byStream.get(`${pair} ${stream}`) ?? 0) + 1);
   }
-  console.log("\nstored items:");
+  console.log(`\nstored: ${items.length} items${windows.length > 0 ? ` (${windows.length} packed windows)` : ""}; events and gap records:`);
   for (const [key, count] of [...byStream].sort()) console.log(`  ${key.padEnd(16)} ${count}`);
-  const samples = items.filter((i) => !i.pk?.S?.startsWith("obcap#")).slice(0, 3);
-  console.log("\nthree items, and the frames rebuilt from them:");
+  const samples = events.filter((i) => /#\d{10}#\d+$/.test(i.pk?.S ?? "")).slice(0, 3);
+  console.log("\nthree events, and the frames rebuilt from them:");
   for (const item of samples) {
     console.log(`  pk=${item.pk?.S} sk=${item.sk?.S}`);
     console.log(`  ${decodeItem(item)}`);

@@ -28,7 +28,7 @@ const createArgs = {
   layout: {
     type: "string",
     description: "How events are stored: packed (windows of exchange time, deflated columns: about 1/20 of the write units) or event (one item per event)",
-    default: "event",
+    default: "packed",
   },
   "pack-ms": {
     type: "string",
