@@ -595,38 +595,6 @@ export function renderReport(machine: MachineInfo, outcomes: BenchOutcome[], not
       );
     }
   }
-  if (packed) {
-    const low = packed.datasets["20/s"]!;
-    const high = packed.datasets["500/s"]!;
-    const c = packed.cost;
-    targetRows.push(
-      [
-        `Packed layout (${packed.packMs} ms windows), write units per 1,000 events, billed per request as DynamoDB bills (coverage and gap items included): ${low.perPairRate} events/s per pair (event layout: ${low.event.writeUnitsPer1000})`,
-        `${low.packed.writeUnitsPer1000}`,
-        "<= 100",
-        verdict(low.packed.writeUnitsPer1000 <= 100),
-      ],
-      [`  the same at ${high.perPairRate} events/s per pair (event layout: ${high.event.writeUnitsPer1000})`, `${high.packed.writeUnitsPer1000}`, "<= 40", verdict(high.packed.writeUnitsPer1000 <= 40)],
-      [
-        `  stored bytes per event (DynamoDB item sizes, and with its 100 B per item), at ${low.perPairRate} / ${high.perPairRate} events/s per pair (event layout: ${low.event.itemBytesPerEvent} / ${high.event.itemBytesPerEvent})`,
-        `${low.packed.itemBytesPerEvent} (${low.packed.storedBytesPerEvent}) / ${high.packed.itemBytesPerEvent} (${high.packed.storedBytesPerEvent})`,
-        "<= 40",
-        verdict(Math.max(low.packed.storedBytesPerEvent, high.packed.storedBytesPerEvent) <= 40),
-      ],
-      [
-        `  \`obcap export\` from DynamoDB Local, ${int(high.packed.events)} events (the export's own rate; whole process in brackets); event layout: ${int(high.event.exportStreamingPerSec)} (${int(high.event.exportEventsPerSec)})`,
-        `${int(high.packed.exportStreamingPerSec)} events/s (${int(high.packed.exportEventsPerSec)})`,
-        ">= 100,000 events/s",
-        verdict(high.packed.exportStreamingPerSec >= 100_000),
-      ],
-      [
-        `  on-demand writes a month (us-east-1, $${packed.prices.wruUsdPerMillion} per million write units, prices since ${packed.prices.since}): 200 events/s (${c.at200PerSec.basis}); 2,000 events/s (${c.at2000PerSec.basis})`,
-        `event $${c.at200PerSec.event.writeUsd}, packed $${c.at200PerSec.packed.writeUsd}; event $${c.at2000PerSec.event.writeUsd}, packed $${c.at2000PerSec.packed.writeUsd}`,
-        "—",
-        "—",
-      ],
-    );
-  }
   if (replayInFlight) {
     const r = replayInFlight;
     out.push(
