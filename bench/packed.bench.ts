@@ -14,7 +14,7 @@
  * condition on the larger of before and after; coverage and gap items included (the replay's summary
  * line, `write units N`). Stored bytes: every item of the table but the metadata item, by DynamoDB's
  * size rules (item-limits.ts `itemSizeBytes`), without and with the 100 bytes DynamoDB adds per item
- * for storage billing. Export: `dist/obcap export` of the whole range to a pipe, EXPORT_RUNS times:
+ * for storage billing. Export: `dist/obcap export` of the whole range into a file, EXPORT_RUNS times:
  * the rate its summary line gives (from its first Query to its last line) and the whole process's,
  * medians; the output of both layouts compared byte for byte.
  *
@@ -122,23 +122,27 @@ async function scanSizes(d: BenchDynamoDb, table: string): Promise<{ items: numb
   return { items, bytes };
 }
 
-/** `dist/obcap export` of everything to a pipe: events/s and the SHA-256 of the output. */
+/**
+ * `dist/obcap export` of everything into a file (`--out`: the reader of a pipe would share the CPUs
+ * and set the pace): its summary's rate, the whole process's, and the SHA-256 and lines of the file.
+ */
 function exportAll(table: string, pairs: readonly string[]): Promise<{ lines: number; seconds: number; sha256: string; streamingPerSec: number }> {
   return new Promise((resolve, reject) => {
+    const out = join(dir, "export.ndjson");
     const t0 = performance.now();
-    const child = spawn(BINARY, ["export", "--table", table, "--endpoint", ddb.endpoint, "--pair", pairs.join(","), "--from", "2000-01-01", "--to", "2100-01-01"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const hash = createHash("sha256");
-    let lines = 0;
+    const child = spawn(BINARY, ["export", "--table", table, "--endpoint", ddb.endpoint, "--pair", pairs.join(","), "--from", "2000-01-01", "--to", "2100-01-01", "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      hash.update(chunk);
-      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
-    });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    // The summary's own rate: items over the time from the first Query to the last line handed on.
-    child.on("exit", (code) => (code === 0
-      ? resolve({ lines, seconds: (performance.now() - t0) / 1000, sha256: hash.digest("hex"), streamingPerSec: Number(/(\d+) items\/s/.exec(stderr)?.[1] ?? NaN) })
-      : reject(new Error(`export exited ${code}: ${stderr}`))));
+    child.on("exit", (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`export exited ${code}: ${stderr}`));
+      const bytes = readFileSync(out);
+      let lines = 0;
+      for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lines++;
+      rmSync(out, { force: true });
+      // The summary's own rate: items over the time from the first Query to the last line handed on.
+      resolve({ lines, seconds, sha256: createHash("sha256").update(bytes).digest("hex"), streamingPerSec: Number(/(\d+) items\/s/.exec(stderr)?.[1] ?? NaN) });
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * Where `obcap export` writes its lines: stdout or a file, through a buffer of `chunkChars`, waiting
- * for the destination when it is slow (a pipe into gzip), so memory stays flat for long ranges.
+ * for the destination when it is slow (a pipe into gzip), so memory stays flat for long ranges: at
+ * most one chunk being written and one filling.
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { obcapError } from "../base/errors.ts";
@@ -18,12 +19,17 @@ const DEFAULT_CHUNK_CHARS = 256 * 1024;
 export function bufferedOutput(sink: (chunk: string) => Promise<void>, closeSink: () => Promise<void>, chunkChars = DEFAULT_CHUNK_CHARS): LineOutput {
   let parts: string[] = [];
   let size = 0;
+  // One chunk is written while the next one fills (a file's write no longer stalls the reading); a
+  // failed write is thrown by the next flush or by close.
+  let writing: Promise<void> | undefined;
   const flush = async () => {
     if (parts.length === 0) return;
     const chunk = parts.join("");
     parts = [];
     size = 0;
-    await sink(chunk);
+    if (writing) await writing;
+    writing = sink(chunk);
+    writing.catch(() => undefined);
   };
   return {
     write(text) {
@@ -33,6 +39,7 @@ export function bufferedOutput(sink: (chunk: string) => Promise<void>, closeSink
     },
     async close() {
       await flush();
+      if (writing) await writing;
       await closeSink();
     },
   };
