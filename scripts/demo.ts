@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
 import { decodeItem } from "../src/store/dynamodb/item-decoder.ts";
-import { isHeadSortKey, unpackWindow } from "../src/store/packed/packed-window.ts";
+import { storedWindows, unpackWindow } from "../src/store/packed/packed-window.ts";
 
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 5);
 const env = { ...process.env, AWS_ACCESS_KEY_ID: "demo", AWS_SECRET_ACCESS_KEY: "demo", AWS_REGION: "us-east-1" };
@@ -44,13 +44,12 @@ try {
     start = page.LastEvaluatedKey;
   } while (start);
   // The packed layout (the default of `table create`): each window item holds many events.
-  const windows = items.filter((i) => (i.pk?.S ?? "").endsWith("#p") && isHeadSortKey(i.sk?.S ?? ""));
   const events = items.filter((i) => !(i.pk?.S ?? "").endsWith("#p"));
-  for (const head of windows) {
-    const prefix = `${head.sk!.S}#${head.dg?.S}#`;
-    const chunks = items.filter((i) => i.pk?.S === head.pk?.S && (i.sk?.S ?? "").startsWith(prefix)).sort((a, b) => Number(a.sk!.S!.slice(prefix.length)) - Number(b.sk!.S!.slice(prefix.length)));
-    events.push(...unpackWindow(head, chunks));
-  }
+  const partitions = new Map<string, Record<string, AttributeValue>[]>();
+  for (const item of items) if ((item.pk?.S ?? "").endsWith("#p")) (partitions.get(item.pk!.S!) ?? partitions.set(item.pk!.S!, []).get(item.pk!.S!)!).push(item);
+  // A Scan returns a partition's items in sort-key order, as storedWindows needs them.
+  const windows = [...partitions.values()].flatMap((partition) => storedWindows(partition));
+  for (const { head, chunks } of windows) events.push(...unpackWindow(head, chunks));
   const byStream = new Map<string, number>();
   for (const item of events) {
     const [pair, stream] = (item.pk?.S ?? "").split("#");

@@ -15,7 +15,7 @@ import { obcapError } from "../base/errors.ts";
 import type { Stream } from "../model/channels.ts";
 import type { Item } from "../store/dynamodb/item.ts";
 import { partitionKeysOfHour, sortKeyMicros } from "../store/dynamodb/keys.ts";
-import { PACKED_KEY_PART, headOf, isHeadSortKey, packedPartitionKey, unpackWindow, windowStartOf } from "../store/packed/packed-window.ts";
+import { PACKED_KEY_PART, packedPartitionKey, storedWindows, unpackWindow, windowStartOf, type StoredWindow } from "../store/packed/packed-window.ts";
 import type { QueryFn, QueryPage, StartKey } from "./partition-query.ts";
 
 /** How a table's events are partitioned: `packMs` set means the packed layout. */
@@ -52,7 +52,7 @@ export function layoutQueryFn(inner: QueryFn, layout: EventPartitions): QueryFn 
       next = page.lastKey;
     }
     const items: Item[] = [];
-    for (const window of windowsOf(raw)) {
+    for (const window of storedWindows(raw)) {
       const events = await eventsOf(window, pk, inner);
       for (const event of events) {
         const sk = event.sk?.S ?? "";
@@ -63,45 +63,20 @@ export function layoutQueryFn(inner: QueryFn, layout: EventPartitions): QueryFn 
   };
 }
 
-interface RawWindow {
-  head: Item;
-  chunks: Item[];
-}
-
-/** Heads with the chunks of their digest; chunks of no head (a merge's leftovers) are dropped. */
-function windowsOf(raw: readonly Item[]): RawWindow[] {
-  const out: RawWindow[] = [];
-  let current: RawWindow | undefined;
-  let prefix = "";
-  for (const item of raw) {
-    const sk = item.sk?.S ?? "";
-    if (isHeadSortKey(sk)) {
-      current = { head: item, chunks: [] };
-      out.push(current);
-      prefix = `${sk}#${item.dg?.S ?? ""}#`;
-    } else if (current !== undefined && sk.startsWith(prefix)) {
-      current.chunks.push(item);
-    }
-  }
-  for (const w of out) w.chunks.sort((a, b) => Number(a.sk!.S!.slice(a.sk!.S!.lastIndexOf("#") + 1)) - Number(b.sk!.S!.slice(b.sk!.S!.lastIndexOf("#") + 1)));
-  return out;
-}
-
 /** The last head read has fewer chunks than it names (they may be on the next page). */
 function lastWindowOpen(raw: readonly Item[]): boolean {
-  const windows = windowsOf(raw);
+  const windows = storedWindows(raw);
   const last = windows.at(-1);
   if (last === undefined) return false;
   const named = Number(last.head.ck?.N ?? "1");
   return last.chunks.length < named - 1;
 }
 
-async function eventsOf(window: RawWindow, pk: string, inner: QueryFn): Promise<Item[]> {
+async function eventsOf(window: StoredWindow, pk: string, inner: QueryFn): Promise<Item[]> {
   const sk = window.head.sk?.S ?? "";
   let problem: string | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      headOf(window.head);
       return unpackWindow(window.head, window.chunks);
     } catch (err) {
       problem = err instanceof Error ? err.message : String(err);
@@ -114,7 +89,7 @@ async function eventsOf(window: RawWindow, pk: string, inner: QueryFn): Promise<
       for (const item of page.items) again.push(item);
       next = page.lastKey;
     } while (next !== undefined);
-    const fresh = windowsOf(again)[0];
+    const fresh = storedWindows(again)[0];
     if (fresh === undefined) return []; // deleted meanwhile (a migration's cleanup): nothing to read
     window = fresh;
   }

@@ -2,7 +2,7 @@
  * Runs obcap (the compiled binary or the source entry) as a child process against the fake exchange
  * and DynamoDB Local, and reads a table back. Shared by the capture integration tests.
  */
-import { isHeadSortKey, unpackWindow } from "../../src/store/packed/packed-window.ts";
+import { storedWindows, unpackWindow } from "../../src/store/packed/packed-window.ts";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -146,11 +146,8 @@ function unpackedEvents(items: Record<string, AttributeValue>[]): Record<string,
     else (packed.get(pk) ?? packed.set(pk, []).get(pk)!).push(item);
   }
   for (const partition of packed.values()) {
-    for (const head of partition.filter((i) => isHeadSortKey(i.sk!.S!))) {
-      const prefix = `${head.sk!.S}#${head.dg?.S}#`;
-      const chunks = partition.filter((i) => i.sk!.S!.startsWith(prefix)).sort((a, b) => Number(a.sk!.S!.slice(prefix.length)) - Number(b.sk!.S!.slice(prefix.length)));
-      out.push(...unpackWindow(head, chunks));
-    }
+    // A Scan returns a partition's items in sort-key order, as storedWindows needs them.
+    for (const { head, chunks } of storedWindows(partition)) out.push(...unpackWindow(head, chunks));
   }
   return out;
 }

@@ -210,6 +210,40 @@ export function headOf(item: Item): PackedHead {
   return { digest, chunks, events };
 }
 
+/** A head with the overflow chunks of its digest, in k order. */
+export interface StoredWindow {
+  head: Item;
+  chunks: Item[];
+}
+
+/**
+ * The windows among `items` of one packed partition in sort-key order (as a Query returns them): each
+ * head with the chunks of its digest, in k order; chunks no head names (left by a merge) are dropped.
+ */
+export function storedWindows(items: readonly Item[]): StoredWindow[] {
+  const out: StoredWindow[] = [];
+  let current: StoredWindow | undefined;
+  let prefix = "";
+  for (const item of items) {
+    const sk = item.sk?.S ?? "";
+    if (isHeadSortKey(sk)) {
+      current = { head: item, chunks: [] };
+      out.push(current);
+      prefix = `${sk}#${item.dg?.S ?? ""}#`;
+    } else if (current !== undefined && sk.startsWith(prefix)) {
+      current.chunks.push(item);
+    }
+  }
+  for (const w of out) w.chunks.sort((a, b) => chunkIndex(a) - chunkIndex(b));
+  return out;
+}
+
+/** k of an overflow chunk's sort key `<µs16>#<dg>#<k>`. */
+function chunkIndex(item: Item): number {
+  const sk = item.sk?.S ?? "";
+  return Number(sk.slice(sk.lastIndexOf("#") + 1));
+}
+
 /** True for a head's sort key (16 digits, nothing after), false for an overflow chunk's. */
 export function isHeadSortKey(sk: string): boolean {
   return sk.length === MICROS_DIGITS;

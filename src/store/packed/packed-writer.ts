@@ -34,7 +34,7 @@ import type { Item } from "../dynamodb/item.ts";
 import { itemSizeBytes } from "../dynamodb/item-limits.ts";
 import { itemKey } from "../dynamodb/item-identity.ts";
 import type { WriteMeter } from "../dynamodb/write-meter.ts";
-import { headKey, headOf, overflowPrefix, packWindow, unpackWindow, windowId, type PackedWindowItems, type WindowKey } from "./packed-window.ts";
+import { headKey, headOf, overflowPrefix, packWindow, storedWindows, unpackWindow, windowId, type PackedWindowItems, type WindowKey } from "./packed-window.ts";
 
 export interface PackedWriterOptions {
   client: DynamoDBClient;
@@ -176,7 +176,6 @@ export class PackedWriter {
     if (chunks > 1) {
       const { pk } = headKey(key);
       const prefix = overflowPrefix(key, digest);
-      overflow = [];
       let startKey: Record<string, AttributeValue> | undefined;
       do {
         const page = await this.withRetry("Query", `Query of window ${pk} ${prefix}`, () =>
@@ -191,7 +190,7 @@ export class PackedWriter {
         for (const item of page.Items ?? []) overflow.push(item as Item);
         startKey = page.LastEvaluatedKey;
       } while (startKey !== undefined);
-      overflow.sort((a, b) => Number(a.sk!.S!.slice(prefix.length)) - Number(b.sk!.S!.slice(prefix.length)));
+      overflow = storedWindows([head, ...overflow])[0]!.chunks;
       if (overflow.length !== chunks - 1) return undefined;
     }
     return unpackWindow(head, overflow);
