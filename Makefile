@@ -28,12 +28,10 @@ java:
 	  fi; \
 	fi
 
-# One executable; the pipeline Worker is an extra entrypoint so it is compiled in (BUN-NOTES).
+# One executable for this machine; the pipeline Worker is an extra entrypoint so it is compiled in (BUN-NOTES).
 dist/obcap: node_modules/.install-stamp $(SOURCES)
 	@mkdir -p dist
-	$(BUN) build --compile --minify --sourcemap --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-	  src/cli/main.ts src/cli/pipeline.worker.ts --outfile dist/obcap
-	@ls -l dist/obcap | awk '{printf "dist/obcap: %.1f MB\n", $$5/1048576}'
+	$(BUN) scripts/build-binary.ts --outfile dist/obcap
 
 build: dist/obcap
 

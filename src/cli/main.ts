@@ -5,7 +5,7 @@
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 import { EXIT, describeError, isObcapError } from "../base/errors.ts";
 import { log } from "../base/log.ts";
-import { VERSION } from "../base/version.ts";
+import { VERSION, versionLine } from "../base/version.ts";
 
 
 /**
@@ -37,7 +37,7 @@ const mainCommand = defineCommand({
 export async function main(argv: string[]): Promise<number> {
   let args = argv;
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
-    process.stdout.write(`obcap ${VERSION}\n`);
+    process.stdout.write(`${versionLine()}\n`);
     return EXIT.ok;
   }
   // The default command is capture: `obcap --pair btcusd` means `obcap capture --pair btcusd`.

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { dynamoEndpoint } from "../support/env.ts";
@@ -33,10 +33,12 @@ beforeAll(async () => {
 afterAll(() => client.destroy());
 
 describe("command line", () => {
-  test("--version prints the version", async () => {
+  test("--version prints the version, the commit the binary was built from and its target", async () => {
     const { code, stdout } = await runObcap("binary", ["--version"]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^obcap \d+\.\d+\.\d+\n$/);
+    expect(stdout).toMatch(/^obcap \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?, linux-x64\)\n$/);
+    const head = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { encoding: "utf8" }).stdout.trim();
+    expect(stdout).toContain(`commit ${head}`);
   });
 
   test("--help lists the commands, capture --help lists its flags", async () => {
