@@ -24,7 +24,7 @@ import { generateFramesIter } from "../tests/support/frame-generator.ts";
 import { httpApiEvent } from "../tests/support/http-api-event.ts";
 import { seededRandom } from "../tests/support/seeded-random.ts";
 import { TEST_AWS_ENV } from "../tests/support/env.ts";
-import { createTable } from "../src/store/dynamodb/table.ts";
+import { createTable } from "../src/store/dynamodb/table-admin.ts";
 import { DEFAULT_PACK_MS } from "../src/store/packed/pack-ms.ts";
 import { BINARY, ROOT, WatchedProcess, benchDynamoDb, createBenchTable, dropBenchTable, median, percentile, printResult, round } from "./harness.ts";
 

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DeleteTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../src/store/dynamodb/client.ts";
-import { createTable } from "../src/store/dynamodb/table.ts";
+import { createTable } from "../src/store/dynamodb/table-admin.ts";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
 import { TEST_AWS_ENV } from "../tests/support/env.ts";
 

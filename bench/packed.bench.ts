@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { journalLine } from "../src/journal/journal-line.ts";
 import { itemSizeBytes } from "../src/store/dynamodb/item-limits.ts";
-import { createTable } from "../src/store/dynamodb/table.ts";
+import { createTable } from "../src/store/dynamodb/table-admin.ts";
 import { DEFAULT_PACK_MS } from "../src/store/packed/pack-ms.ts";
 import { generateFramesIter } from "../tests/support/frame-generator.ts";
 import { FIXTURES_DIR } from "../tests/support/fixtures.ts";

@@ -12,7 +12,7 @@
 import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { clientTarget } from "../../src/store/dynamodb/client.ts";
 import { DEFAULT_SHARDS } from "../../src/store/dynamodb/keys.ts";
-import { CAPTURE_TABLE_SCHEMA, createTable } from "../../src/store/dynamodb/table.ts";
+import { CAPTURE_TABLE_SCHEMA, createTable } from "../../src/store/dynamodb/table-admin.ts";
 import type { TableLayout } from "../../src/store/dynamodb/table-metadata.ts";
 import { runObcap, testClient, type Entry } from "./capture-harness.ts";
 

@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import type { TableDescription } from "@aws-sdk/client-dynamodb";
 import { EXIT, type ObcapError } from "../../../../src/base/errors.ts";
-import { CAPTURE_TABLE_SCHEMA, checkKeySchema } from "../../../../src/store/dynamodb/table.ts";
+import { checkKeySchema } from "../../../../src/store/dynamodb/table.ts";
+import { CAPTURE_TABLE_SCHEMA } from "../../../../src/store/dynamodb/table-admin.ts";
 import { META_PK, META_SK, SCHEMA_VERSION, itemOfMetadata, metadataOfItem, type TableMetadata } from "../../../../src/store/dynamodb/table-metadata.ts";
 import { META_KEY } from "../../../../src/store/dynamodb/keys.ts";
 import type { Item } from "../../../../src/store/dynamodb/item.ts";
