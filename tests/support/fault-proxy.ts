@@ -89,6 +89,22 @@ function jsonResponse(value: unknown, requestId: string): Response {
 }
 
 /** Starts the proxy on a free loopback port. */
+/** Sends `req` (with `body`) on to `target`; DynamoDB's answer as a new Response, and its bytes. */
+export async function forwardRequest(target: string, req: Request, body: Uint8Array | string): Promise<{ response: Response; bytes: ArrayBuffer }> {
+  const headers = new Headers(req.headers);
+  headers.delete("host");
+  headers.delete("content-length");
+  const url = new URL(req.url);
+  const res = await fetch(target + url.pathname + url.search, { method: req.method, headers, body });
+  const bytes = await res.arrayBuffer();
+  const out = new Headers(res.headers);
+  // fetch already decoded the body; these describe the original bytes.
+  out.delete("content-length");
+  out.delete("content-encoding");
+  out.delete("transfer-encoding");
+  return { response: new Response(bytes, { status: res.status, headers: out }), bytes };
+}
+
 export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
   const random = seededRandom(options.seed ?? 1);
   let throttleShare = options.throttleShare ?? 0;
@@ -108,18 +124,7 @@ export function startFaultProxy(options: FaultProxyOptions): FaultProxy {
 
   async function forward(req: Request, body: Uint8Array | string): Promise<Response> {
     counts.forwarded++;
-    const headers = new Headers(req.headers);
-    headers.delete("host");
-    headers.delete("content-length");
-    const url = new URL(req.url);
-    const res = await fetch(target + url.pathname + url.search, { method: req.method, headers, body });
-    const bytes = await res.arrayBuffer();
-    const out = new Headers(res.headers);
-    // fetch already decoded the body; these describe the original bytes.
-    out.delete("content-length");
-    out.delete("content-encoding");
-    out.delete("transfer-encoding");
-    return new Response(bytes, { status: res.status, headers: out });
+    return (await forwardRequest(target, req, body)).response;
   }
 
   async function partial(req: Request, request: BatchWriteBody): Promise<Response> {
