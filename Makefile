@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
-SOURCES := $(shell find src -name '*.ts') package.json Makefile
+SOURCES := $(shell find src -name '*.ts') package.json Makefile scripts/build-binary.ts
 PAIR ?= btcusd
 
-.PHONY: all install java build lambda zip test typecheck run demo bench clean
+.PHONY: all install java build release qemu lambda zip test typecheck run demo bench bench-long clean
 
 all: build
 
@@ -29,11 +29,34 @@ java:
 	fi
 
 # One executable for this machine; the pipeline Worker is an extra entrypoint so it is compiled in (BUN-NOTES).
-dist/obcap: node_modules/.install-stamp $(SOURCES)
+# The commit a binary reports (--version): rebuilt when it changes, not only when a source does.
+BUILD_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+.PHONY: FORCE
+dist/.commit: FORCE
+	@mkdir -p dist && echo '$(BUILD_COMMIT)' | cmp -s - $@ || echo '$(BUILD_COMMIT)' > $@
+
+dist/obcap: node_modules/.install-stamp $(SOURCES) dist/.commit
 	@mkdir -p dist
 	$(BUN) scripts/build-binary.ts --outfile dist/obcap
 
 build: dist/obcap
+
+# What a server downloads: dist/obcap-linux-x64, dist/obcap-linux-arm64 and dist/SHA256SUMS (README "Install on a server").
+dist/SHA256SUMS: node_modules/.install-stamp $(SOURCES) dist/.commit scripts/release.ts scripts/build-binary.ts
+	$(BUN) scripts/release.ts
+
+release: dist/SHA256SUMS
+
+# An arm64 emulator (qemu-user) and the aarch64 C library, so the tests run the arm64 release binary here.
+qemu:
+	@if ! command -v qemu-aarch64 >/dev/null 2>&1 || [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "qemu-aarch64 not found: installing qemu-user and libc6-arm64-cross with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross >/dev/null; \
+	  else \
+	    echo "qemu-aarch64 not found: the arm64 release binary is checked by its ELF header only. To run it too: sudo apt-get install -y qemu-user libc6-arm64-cross"; \
+	  fi; \
+	fi
 
 # The API for AWS Lambda (Node.js runtime): index.mjs at the zip's root exports `handler` (docs/api.md).
 dist/obcap-api-lambda.zip: node_modules/.install-stamp $(SOURCES) | zip
@@ -59,7 +82,7 @@ typecheck: install
 	$(TSC) --noEmit -p .
 
 # Starts DynamoDB Local on a free port, runs bun test, stops it; then the core's unit tests under Deno.
-test: install java build lambda typecheck
+test: install java build release qemu lambda typecheck
 	$(BUN) tests/support/run-with-services.ts --timeout 120000
 	$(MAKE) --no-print-directory test-deno
 
@@ -78,6 +101,10 @@ demo: install java build
 
 bench: install java build lambda
 	$(BUN) bench/run.ts --all
+
+# One hour of capture with journal, upload and metrics (RSS, fds, journal size): its block of BENCHMARKS.md.
+bench-long: install java release
+	OBCAP_BENCH_BINARY=dist/obcap-linux-x64 $(BUN) bench/run.ts --only longrun
 
 clean:
 	rm -rf dist

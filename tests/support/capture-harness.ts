@@ -10,6 +10,7 @@ import { DynamoDBClient, QueryCommand, ScanCommand, type AttributeValue } from "
 import { TEST_AWS_ENV } from "./env.ts";
 import { testTempDir } from "./temp-dirs.ts";
 import { waitFor } from "./wait.ts";
+import type { FakeExchange } from "./fake-exchange.ts";
 import { META_KEY } from "../../src/store/dynamodb/keys.ts";
 import { COVERAGE_PK } from "../../src/store/dynamodb/coverage.ts";
 import { isSnapshotItem } from "../../src/store/dynamodb/snapshot-item.ts";
@@ -51,11 +52,13 @@ export interface RunningObcap {
  */
 export function startObcap(entry: Entry, args: string[], env: Record<string, string | undefined> = {}, cwd = testTempDir("run")): RunningObcap {
   const [cmd, ...pre] = entryCommand(entry);
-  const child = spawn(cmd!, [...pre, ...args], {
-    cwd,
-    env: { ...process.env, ...TEST_AWS_ENV, NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return startCommand([cmd!, ...pre, ...args], { ...process.env, ...TEST_AWS_ENV, NO_COLOR: "1", ...env }, cwd);
+}
+
+/** Starts `command` with exactly `env` (nothing inherited) in `cwd`, watched as startObcap's runs are. */
+export function startCommand(command: string[], env: Record<string, string | undefined>, cwd: string): RunningObcap {
+  const [cmd, ...args] = command;
+  const child = spawn(cmd!, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   let out = "";
   const listeners = new Set<() => void>();
@@ -97,6 +100,23 @@ export function startObcap(entry: Entry, args: string[], env: Record<string, str
       );
     },
   };
+}
+
+/**
+ * Plays `frames` to a running first capture of its journal once `channels` are subscribed, waits until
+ * every frame and each channel's start record is acknowledged, then stops it with SIGINT. Resolves
+ * with its exit code (SIGINT is sent even when playing or waiting fails).
+ */
+export async function playThenStop(capture: RunningObcap, fake: FakeExchange, channels: readonly string[], frames: readonly string[], timeoutMs = 120_000): Promise<number> {
+  try {
+    await fake.whenSubscribed([...channels], 30_000);
+    const { sent, notSent } = await fake.play([...frames]);
+    if (sent !== frames.length || notSent !== 0) throw new Error(`the fake exchange sent ${sent} of ${frames.length} frames (${notSent} not sent)`);
+    await capture.waitForLog(`received ${frames.length} frames, written ${frames.length + channels.length},`, timeoutMs);
+  } finally {
+    capture.child.kill("SIGINT");
+  }
+  return capture.exited;
 }
 
 /** Runs obcap to completion; returns exit code and output. */
