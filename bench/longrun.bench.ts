@@ -36,7 +36,8 @@ const SEGMENT_AGE_MIN = 5;
 const SWEEP_SLACK_MIN = 1;
 const MIB = 1024 * 1024;
 
-interface Sample {
+/** One sample of the run (also the rows of its BENCHMARKS.md table, bench/sections.ts). */
+export interface Sample {
   atS: number;
   rssMiB: number;
   hwmMiB: number;

@@ -11,6 +11,9 @@
  * `--all` also runs every other bench/*.bench.ts (each takes minutes: not part of `make bench`); their
  * sections in BENCHMARKS.md show their own output lines and figures.
  *
+ * `--only NAME[,NAME]` runs just those and rewrites their blocks of BENCHMARKS.md (bench/sections.ts:
+ * `release`, and `longrun`, which lasts an hour and is never part of `--all`: `make bench-long`).
+ *
  * Needs dist/obcap (`make bench` builds it first) and java (DynamoDB Local).
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -20,6 +23,7 @@ import { resolve } from "node:path";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
 import { BINARY, DYNAMODB_ENDPOINT_ENV, DYNAMODB_PID_ENV, ROOT, loadAverage, round } from "./harness.ts";
 import { renderReport, type BenchOutcome, type MachineInfo } from "./report.ts";
+import { SEPARATE_ONLY, markedBlocks, spliceBlocks } from "./sections.ts";
 
 interface BenchSpec {
   name: string;
@@ -125,11 +129,27 @@ function runBench(bench: BenchSpec, env: Record<string, string>): Promise<BenchO
 }
 
 const runAll = process.argv.includes("--all");
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt === -1 ? undefined : (process.argv[onlyAt + 1] ?? "").split(",").filter(Boolean);
 const coreFiles = new Set(BENCHES.map((b) => b.file));
-const extras: BenchSpec[] = readdirSync(resolve(ROOT, "bench"))
+/** The long run's own timeout: its hour, the stop, and DynamoDB Local's start. */
+const LONG_TIMEOUT_MS = Number(process.env.LONGRUN_SECONDS ?? 3600) * 1000 + 600_000;
+const allExtras: BenchSpec[] = readdirSync(resolve(ROOT, "bench"))
   .filter((f) => f.endsWith(".bench.ts") && !coreFiles.has(`bench/${f}`))
   .sort()
-  .map((f) => ({ name: f.replace(/\.bench\.ts$/, ""), file: `bench/${f}`, timeoutMs: EXTRA_TIMEOUT_MS }));
+  .map((f) => {
+    const name = f.replace(/\.bench\.ts$/, "");
+    return { name, file: `bench/${f}`, timeoutMs: SEPARATE_ONLY.has(name) ? LONG_TIMEOUT_MS : EXTRA_TIMEOUT_MS };
+  });
+const extras = allExtras.filter((b) => !SEPARATE_ONLY.has(b.name));
+const chosen = only?.map((name) => {
+  const bench = [...BENCHES, ...allExtras].find((b) => b.name === name);
+  if (!bench) {
+    console.error(`--only ${name}: no such benchmark; there are ${[...BENCHES, ...allExtras].map((b) => b.name).join(", ")}`);
+    process.exit(2);
+  }
+  return bench;
+});
 
 if (!existsSync(BINARY)) {
   console.error(`dist/obcap not found: run 'make bench' (it builds the binary) or 'make build' first`);
@@ -147,7 +167,7 @@ console.log(`DynamoDB Local at ${ddb.endpoint}`);
 
 const outcomes: BenchOutcome[] = [];
 try {
-  for (const bench of runAll ? [...BENCHES, ...extras] : BENCHES) {
+  for (const bench of chosen ?? (runAll ? [...BENCHES, ...extras] : BENCHES)) {
     console.log(`--- ${bench.name}: ${bench.file}`);
     const outcome = await runBench(bench, env);
     outcomes.push(outcome);
@@ -159,8 +179,23 @@ try {
 }
 
 const totalSeconds = round((performance.now() - started) / 1000, 1);
-const notRun = runAll ? [] : extras.map((b) => b.file);
-writeFileSync(OUTPUT, renderReport({ ...machine, loadAtEnd: loadAverage(), totalSeconds }, outcomes, notRun));
+const previous = existsSync(OUTPUT) ? readFileSync(OUTPUT, "utf8") : "";
+// Loaded now, not at start: an hour-long run renders with the section code as it is when it ends.
+const { SECTION_BENCHES, renderSection } = await import("./sections.ts");
+const context = { ...machine, command: chosen ? `bun bench/run.ts --only ${only?.join(",")}` : machine.command };
+const blocks = markedBlocks(previous);
+for (const o of outcomes) if ((SECTION_BENCHES as readonly string[]).includes(o.name)) blocks.set(o.name, renderSection(o, context));
+if (chosen) {
+  if (!previous) {
+    console.error(`${OUTPUT} does not exist: run 'make bench' first, then --only`);
+    process.exit(1);
+  }
+  writeFileSync(OUTPUT, spliceBlocks(previous, blocks));
+} else {
+  const notRun = runAll ? allExtras.filter((b) => SEPARATE_ONLY.has(b.name)).map((b) => b.file) : extras.map((b) => b.file);
+  const report = renderReport({ ...machine, loadAtEnd: loadAverage(), totalSeconds }, outcomes.filter((o) => !blocks.has(o.name)), notRun);
+  writeFileSync(OUTPUT, spliceBlocks(report, blocks));
+}
 const failed = outcomes.filter((o) => !o.ok).map((o) => o.name);
 console.log(`wrote ${OUTPUT} in ${totalSeconds} s${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
 process.exit(failed.length ? 1 : 0);
