@@ -14,7 +14,7 @@ import { acquireJournalLock, describeHolder, type LockHolder } from "../journal/
 import type { FileLock } from "../runtime/ports.ts";
 import { renderCaptureMetrics, type CaptureSnapshot } from "../metrics/capture-metrics.ts";
 import { createMetricsHandler } from "../metrics/http-handler.ts";
-import { VERSION } from "../base/version.ts";
+import { BUILD_COMMIT, VERSION } from "../base/version.ts";
 import type { HttpListener, ListenHttp } from "../runtime/ports.ts";
 
 
@@ -78,7 +78,7 @@ export function startLockAndMetrics(options: LockAndMetricsOptions, runtime: Loc
     attach(snapshot) {
       source = snapshot;
     },
-    snapshot: () => ({ version: VERSION, startMicros, nowMicros: runtime.clock(), ...source?.() }),
+    snapshot: () => ({ version: VERSION, commit: BUILD_COMMIT, startMicros, nowMicros: runtime.clock(), ...source?.() }),
   };
 
   let listener: ReturnType<ListenHttp> | undefined;

@@ -70,6 +70,8 @@ export interface QueueSnapshot extends FramePublisherStats {
 /** Everything the metrics report, at `nowMicros`. */
 export interface CaptureSnapshot {
   version: string;
+  /** The commit the binary was built from (`source` when run from source). */
+  commit?: string;
   /** Start of the capture, µs since the epoch. */
   startMicros: number;
   nowMicros: number;
@@ -93,7 +95,7 @@ export function renderCaptureMetrics(snapshot: CaptureSnapshot): string {
 export function captureRegistry(s: CaptureSnapshot): MetricRegistry {
   const r = new MetricRegistry();
   r.gauge("obcap_up", "1 while the capture process runs and serves metrics").set(1);
-  r.gauge("obcap_build_info", "obcap's version, as a label; the value is always 1", ["version"]).set(1, { version: s.version });
+  r.gauge("obcap_build_info", "obcap's version and the commit it was built from, as labels; the value is always 1", ["version", "commit"]).set(1, { version: s.version, commit: s.commit ?? "unknown" });
   r.gauge("obcap_start_time_seconds", "Start of the capture, Unix time in seconds").set(s.startMicros / 1e6);
 
   if (s.receivedFrames !== undefined) {

@@ -27,7 +27,8 @@ export function summarizeCaptureMetrics(families: Families, nowMs: number): Stat
   const warnings: string[] = [];
   const row = (label: string, text: string) => lines.push(`${label.padEnd(11)} ${text}`);
 
-  const version = samples("obcap_build_info")[0]?.labels.version ?? "?";
+  const build = samples("obcap_build_info")[0]?.labels;
+  const version = `${build?.version ?? "?"}${build?.commit ? ` (commit ${build.commit})` : ""}`;
   const startS = value("obcap_start_time_seconds");
   const uptimeS = startS === undefined ? undefined : Math.max(0, nowMs / 1000 - startS);
   lines.push(

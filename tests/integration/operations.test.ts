@@ -130,7 +130,8 @@ describe("metrics", () => {
       const m = await pollScrape(port, (m) => sampleValue(m, "obcap_events_written_total") === items, 10_000);
       const v = (name: string, labels?: Record<string, string>) => sampleValue(m, name, labels);
       expect(v("obcap_up")).toBe(1);
-      expect(v("obcap_build_info", { version: VERSION })).toBe(1);
+      // The binary's commit (make build): the git sha, "-dirty" when built from changed files.
+      expect(m.get("obcap_build_info")?.samples.map((s) => s.labels)).toEqual([{ version: VERSION, commit: expect.stringMatching(/^[0-9a-f]{12}(-dirty)?$/) }]);
       expect(v("obcap_start_time_seconds")).toBeGreaterThanOrEqual(Math.floor(startedS));
       expect(v("obcap_start_time_seconds")).toBeLessThanOrEqual(Date.now() / 1000);
       expect(v("obcap_receiver_frames_total")).toBe(frames.length);
@@ -158,7 +159,7 @@ describe("metrics", () => {
 
       const status = await runObcap("binary", ["status", "--metrics-port", String(port)]);
       expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(new RegExp(`^obcap ${VERSION.replace(/\./g, "\\.")} up `));
+      expect(status.stdout).toMatch(new RegExp(`^obcap ${VERSION.replace(/\./g, "\\.")} \\(commit [0-9a-f]{12}(-dirty)?\\) up `));
       expect(status.stdout).toContain(`received    ${frames.length} frames`);
       expect(status.stdout).toContain(`written     ${items} items`); // events and gap records
       expect(status.stdout).toContain("lost        0 frames");

@@ -10,6 +10,7 @@ const NOW = START + 90_000_000;
 function fullSnapshot(): CaptureSnapshot {
   return {
     version: "1.2.3",
+    commit: "0123456789ab",
     startMicros: START,
     nowMicros: NOW,
     receivedFrames: 1_003,
@@ -45,7 +46,7 @@ describe("renderCaptureMetrics", () => {
     const m = parsePrometheusText(renderCaptureMetrics(fullSnapshot()));
     const v = (name: string, labels?: Record<string, string>) => sampleValue(m, name, labels);
     expect(v("obcap_up")).toBe(1);
-    expect(v("obcap_build_info", { version: "1.2.3" })).toBe(1);
+    expect(v("obcap_build_info", { version: "1.2.3", commit: "0123456789ab" })).toBe(1);
     expect(v("obcap_start_time_seconds")).toBe(START / 1e6);
     expect(v("obcap_receiver_frames_total")).toBe(1_003);
     expect(v("obcap_frames_received_total", { channel: "live_orders_btcusd" })).toBe(700);

@@ -9,7 +9,7 @@ const NOW_MS = (START_S + 2 * 3600 + 3 * 60 + 10) * 1000;
 const SCRAPE = `# TYPE obcap_up gauge
 obcap_up 1
 # TYPE obcap_build_info gauge
-obcap_build_info{version="0.1.0"} 1
+obcap_build_info{version="0.1.0",commit="0123456789ab"} 1
 # TYPE obcap_start_time_seconds gauge
 obcap_start_time_seconds ${START_S}
 # TYPE obcap_receiver_frames_total counter
@@ -62,7 +62,7 @@ describe("summarizeCaptureMetrics", () => {
   test("prints one line per topic for a healthy capture, and no warning", () => {
     const { lines, warnings } = summary(SCRAPE);
     expect(lines).toEqual([
-      "obcap 0.1.0 up 2h 03m 10s (since 2025-11-27T07:53:20Z)",
+      "obcap 0.1.0 (commit 0123456789ab) up 2h 03m 10s (since 2025-11-27T07:53:20Z)",
       "received    74000 frames, 10.0/s since start",
       "written     73980 items; 4 retried requests, 7 unprocessed items, 1 in flight",
       "backlog     journal 1.2 MiB, 340 frames not yet in DynamoDB",
