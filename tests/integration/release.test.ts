@@ -81,6 +81,16 @@ describe("release files", () => {
     expect(elfHeader(X64)).toEqual({ elf: true, class64: true, machine: 62 });
     expect(elfHeader(ARM64)).toEqual({ elf: true, class64: true, machine: 183 });
   });
+
+  test("each needs glibc 2.17 at most, as README says (Amazon Linux 2 has 2.26)", () => {
+    for (const binary of [X64, ARM64]) {
+      const versions = spawnSync("readelf", ["-V", "--wide", binary], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).stdout.match(/GLIBC_[\d.]+/g) ?? [];
+      expect(versions.length).toBeGreaterThan(0);
+      const newest = versions.map((v) => v.slice(6).split(".").map(Number)).sort((a, b) => (a[0]! - b[0]!) || ((a[1] ?? 0) - (b[1] ?? 0))).at(-1);
+      expect(newest?.[0]).toBe(2);
+      expect(newest?.[1]).toBeLessThanOrEqual(17);
+    }
+  });
 });
 
 describe("the x64 release binary alone in an empty directory", () => {
