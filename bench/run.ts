@@ -23,7 +23,7 @@ import { resolve } from "node:path";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
 import { BINARY, DYNAMODB_ENDPOINT_ENV, DYNAMODB_PID_ENV, ROOT, loadAverage, round } from "./harness.ts";
 import { renderReport, type BenchOutcome, type MachineInfo } from "./report.ts";
-import { SECTION_BENCHES as SECTION_NAMES, SEPARATE_ONLY, markedBlocks, spliceBlocks } from "./sections.ts";
+import { SECTION_BENCHES as SECTION_NAMES, SEPARATE_ONLY, markedBlocks, renderSection, spliceBlocks } from "./sections.ts";
 
 interface BenchSpec {
   name: string;
@@ -181,11 +181,9 @@ try {
 
 const totalSeconds = round((performance.now() - started) / 1000, 1);
 const previous = existsSync(OUTPUT) ? readFileSync(OUTPUT, "utf8") : "";
-// Loaded now, not at start: an hour-long run renders with the section code as it is when it ends.
-const { SECTION_BENCHES, renderSection } = await import("./sections.ts");
 const context = { ...machine, command: chosen ? `bun bench/run.ts --only ${only?.join(",")}` : machine.command };
 const blocks = markedBlocks(previous);
-for (const o of outcomes) if ((SECTION_BENCHES as readonly string[]).includes(o.name)) blocks.set(o.name, renderSection(o, context));
+for (const o of outcomes) if ((SECTION_NAMES as readonly string[]).includes(o.name)) blocks.set(o.name, renderSection(o, context));
 if (chosen) {
   if (!previous) {
     console.error(`${OUTPUT} does not exist: run 'make bench' first, then --only`);

@@ -35,8 +35,8 @@ export function gitCommit(cwd = ROOT): string {
   return `${sha.stdout.trim()}${dirty ? "-dirty" : ""}`;
 }
 
-/** The `bun build` arguments of a build (exported for the release benchmark's record). */
-export function buildArgs(build: BinaryBuild, commit: string): string[] {
+/** The `bun build` arguments of a build. */
+function buildArgs(build: BinaryBuild, commit: string): string[] {
   const target = build.target ?? `${process.platform}-${process.arch}`;
   return [
     "build", "--compile", "--format=esm",

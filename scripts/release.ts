@@ -17,7 +17,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const ELF_MACHINE: Record<ReleaseTarget, number> = { "linux-x64": 62, "linux-arm64": 183 };
 
 /** e_machine of a 64-bit little-endian ELF executable; throws when the file is anything else. */
-export function elfMachine(path: string): number {
+function elfMachine(path: string): number {
   const fd = openSync(path, "r");
   const head = Buffer.alloc(20);
   try {
@@ -31,21 +31,19 @@ export function elfMachine(path: string): number {
   return head.readUInt16LE(18);
 }
 
-export function sha256(path: string): string {
+function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-if (import.meta.main) {
-  const commit = gitCommit();
-  const lines: string[] = [];
-  for (const target of Object.keys(TARGETS) as ReleaseTarget[]) {
-    const outfile = `dist/obcap-${target}`;
-    const bytes = buildBinary({ outfile, target }, commit);
-    const machine = elfMachine(resolve(ROOT, outfile));
-    if (machine !== ELF_MACHINE[target]) throw new Error(`${outfile}: ELF machine ${machine}, expected ${ELF_MACHINE[target]} for ${target}`);
-    lines.push(`${sha256(resolve(ROOT, outfile))}  ${basename(outfile)}`);
-    console.log(`${outfile}: ${(bytes / 1048576).toFixed(1)} MiB, ${target}, commit ${commit}`);
-  }
-  writeFileSync(resolve(ROOT, "dist/SHA256SUMS"), `${lines.join("\n")}\n`);
-  console.log("dist/SHA256SUMS: verify with 'cd dist && sha256sum -c SHA256SUMS'");
+const commit = gitCommit();
+const lines: string[] = [];
+for (const target of Object.keys(TARGETS) as ReleaseTarget[]) {
+  const outfile = `dist/obcap-${target}`;
+  const bytes = buildBinary({ outfile, target }, commit);
+  const machine = elfMachine(resolve(ROOT, outfile));
+  if (machine !== ELF_MACHINE[target]) throw new Error(`${outfile}: ELF machine ${machine}, expected ${ELF_MACHINE[target]} for ${target}`);
+  lines.push(`${sha256(resolve(ROOT, outfile))}  ${basename(outfile)}`);
+  console.log(`${outfile}: ${(bytes / 1048576).toFixed(1)} MiB, ${target}, commit ${commit}`);
 }
+writeFileSync(resolve(ROOT, "dist/SHA256SUMS"), `${lines.join("\n")}\n`);
+console.log("dist/SHA256SUMS: verify with 'cd dist && sha256sum -c SHA256SUMS'");
