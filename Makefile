@@ -42,7 +42,7 @@ dist/obcap: node_modules/.install-stamp $(SOURCES) dist/.commit
 build: dist/obcap
 
 # What a server downloads: dist/obcap-linux-x64, dist/obcap-linux-arm64 and dist/SHA256SUMS (README "Install on a server").
-dist/SHA256SUMS: node_modules/.install-stamp $(SOURCES) dist/.commit scripts/release.ts scripts/build-binary.ts
+dist/SHA256SUMS: node_modules/.install-stamp $(SOURCES) dist/.commit scripts/release.ts
 	$(BUN) scripts/release.ts
 
 release: dist/SHA256SUMS

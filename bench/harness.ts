@@ -272,6 +272,11 @@ export async function benchDynamoDb(): Promise<BenchDynamoDb> {
   };
 }
 
+/** How long bench/longrun.bench.ts captures: LONGRUN_SECONDS, default an hour (bench/run.ts sizes its timeout from it). */
+export function longrunSeconds(): number {
+  return Number(process.env.LONGRUN_SECONDS ?? 3600);
+}
+
 /** Creates an obcap table (default shards) named `<prefix>-<random>`; returns its name and shard count. */
 export async function createBenchTable(client: DynamoDBClient, prefix: string): Promise<{ table: string; shards: number }> {
   const table = `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

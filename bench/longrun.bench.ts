@@ -23,11 +23,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  BENCH_PAIRS, BINARY, WatchedProcess, benchDynamoDb, captureArgs, dropBenchTable, printResult, procStatusBytes, round, sleepMs, spawnFakeExchange,
+  BENCH_PAIRS, BINARY, WatchedProcess, benchDynamoDb, captureArgs, dropBenchTable, longrunSeconds, printResult, procStatusBytes, round, sleepMs, spawnFakeExchange,
 } from "./harness.ts";
 
 const RATE = 1_000;
-const DURATION_S = Number(process.env.LONGRUN_SECONDS ?? 3600);
+const DURATION_S = longrunSeconds();
 const SAMPLE_S = 10;
 const METRICS_EVERY_S = 60;
 const KEEP_MIN = 10;
@@ -205,7 +205,7 @@ const boundMin = KEEP_MIN + SEGMENT_AGE_MIN + SWEEP_SLACK_MIN;
 const settledAfterS = boundMin * 60;
 const settled = samples.filter((s) => s.atS >= settledAfterS);
 const last = samples.at(-1) as Sample;
-const quarter = (from: number, to: number) => samples.filter((s) => s.atS >= from * DURATION_S && s.atS < to * DURATION_S);
+const part = (from: number, to: number) => samples.filter((s) => s.atS >= from * DURATION_S && s.atS < to * DURATION_S);
 const maxOf = (xs: Sample[], key: keyof Sample) => Math.max(...xs.map((s) => s[key]));
 printResult({
   bench: "longrun",
@@ -218,8 +218,8 @@ printResult({
   sampleEveryS: SAMPLE_S,
   peakRssMiB: last.hwmMiB,
   finalRssMiB: last.rssMiB,
-  rssMaxFirstHalfMiB: maxOf(quarter(0, 0.5), "rssMiB"),
-  rssMaxSecondHalfMiB: maxOf(quarter(0.5, 1.01), "rssMiB"),
+  rssMaxFirstHalfMiB: maxOf(part(0, 0.5), "rssMiB"),
+  rssMaxSecondHalfMiB: maxOf(part(0.5, 1.01), "rssMiB"),
   fdsMin: Math.min(...samples.map((s) => s.fds)),
   fdsMax: maxOf(samples, "fds"),
   fdsFinal: last.fds,

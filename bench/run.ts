@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { resolve } from "node:path";
 import { startDynamoDbLocal } from "../tests/support/dynamodb-local.ts";
-import { BINARY, DYNAMODB_ENDPOINT_ENV, DYNAMODB_PID_ENV, ROOT, loadAverage, round } from "./harness.ts";
+import { BINARY, DYNAMODB_ENDPOINT_ENV, DYNAMODB_PID_ENV, ROOT, loadAverage, longrunSeconds, round } from "./harness.ts";
 import { renderReport, type BenchOutcome, type MachineInfo } from "./report.ts";
 import { SECTION_BENCHES as SECTION_NAMES, SEPARATE_ONLY, markedBlocks, renderSection, spliceBlocks } from "./sections.ts";
 
@@ -133,7 +133,7 @@ const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt === -1 ? undefined : (process.argv[onlyAt + 1] ?? "").split(",").filter(Boolean);
 const coreFiles = new Set(BENCHES.map((b) => b.file));
 /** The long run's own timeout: its hour, the stop, and DynamoDB Local's start. */
-const LONG_TIMEOUT_MS = Number(process.env.LONGRUN_SECONDS ?? 3600) * 1000 + 600_000;
+const LONG_TIMEOUT_MS = longrunSeconds() * 1000 + 600_000;
 const allExtras: BenchSpec[] = readdirSync(resolve(ROOT, "bench"))
   .filter((f) => f.endsWith(".bench.ts") && !coreFiles.has(`bench/${f}`))
   .sort()
@@ -152,6 +152,11 @@ const chosen = only?.map((name) => {
   return bench;
 });
 
+// --only rewrites blocks of an existing file: say so before an hour of measuring, not after.
+if (chosen && !existsSync(OUTPUT)) {
+  console.error(`${OUTPUT} does not exist: run 'make bench' first, then --only`);
+  process.exit(1);
+}
 if (!existsSync(BINARY)) {
   console.error(`dist/obcap not found: run 'make bench' (it builds the binary) or 'make build' first`);
   process.exit(1);
@@ -185,10 +190,6 @@ const context = { ...machine, command: chosen ? `bun bench/run.ts --only ${only?
 const blocks = markedBlocks(previous);
 for (const o of outcomes) if ((SECTION_NAMES as readonly string[]).includes(o.name)) blocks.set(o.name, renderSection(o, context));
 if (chosen) {
-  if (!previous) {
-    console.error(`${OUTPUT} does not exist: run 'make bench' first, then --only`);
-    process.exit(1);
-  }
   writeFileSync(OUTPUT, spliceBlocks(previous, blocks));
 } else {
   const notRun = runAll ? allExtras.filter((b) => SEPARATE_ONLY.has(b.name)).map((b) => b.file) : extras.map((b) => b.file);
